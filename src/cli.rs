@@ -1,0 +1,166 @@
+//! Raw command-line flags, exactly as clap parses them (stage one of configuration).
+//!
+//! Nothing here is validated or resolved: values stay `Option`s so that the second
+//! stage (`config.rs`) can tell an explicit flag from an environment twin or a default.
+//! The doc comments are the `--help` text.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Follows one ATVM end-to-end run's log, decides how the run ended and posts
+/// COMPLETED or FAILED to Mattermost exactly once.
+///
+/// With no subcommand it watches, like the old `atvm_run_watcher.py --build-name ...`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "atvm-run-watcher",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Exit codes: 0 done (or cancelled, or already finished), 1 other failure, \
+2 bad usage/input/configuration, 3 a post could not be delivered (run again to retry it), \
+4 another watcher holds this build.\n\
+Mattermost: MATTERMOST_ATVM_WEBHOOK (required unless --dry-run), MATTERMOST_ATVM_CHANNEL, \
+MATTERMOST_ATVM_USERNAME."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Follow the build's log to its end and post the result (the default).
+    Watch(WatchArgs),
+    /// Validate, record the request and start the systemd instance for the build.
+    Start(WatchArgs),
+    /// Cancel a build: no post will follow; stops its systemd instance.
+    Cancel(CancelArgs),
+    /// Show every build under the state root.
+    Status(StatusArgs),
+    /// Validate the Mattermost configuration; with --send, post a test message.
+    CheckWebhook(CheckWebhookArgs),
+}
+
+/// Where things live; accepted by every subcommand.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PathArgs {
+    /// State root [env: ATVM_WATCHER_STATE_ROOT] [default: /var/lib/atvm-run-watcher]
+    #[arg(long, value_name = "DIR")]
+    pub state_root: Option<PathBuf>,
+
+    /// Automation checkout [env: ATVM_AUTOMATION_ROOT] [default: /root/cdc-e2e-cyp-12.17.4]
+    #[arg(long, value_name = "DIR")]
+    pub automation_root: Option<PathBuf>,
+
+    /// Directory of the run logs [env: ATVM_WATCHER_LOG_DIR]
+    /// [default: <automation-root>/cypress/cmcReporter/tmp]
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The request (stored in request.json and shown in the message) and the tuning options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WatchArgs {
+    /// The build (run) name: [A-Za-z0-9][A-Za-z0-9._-]{0,199}
+    #[arg(long, value_name = "NAME")]
+    pub build_name: Option<String>,
+
+    /// Migration template shown in the message
+    #[arg(long, value_name = "TEXT")]
+    pub template: Option<String>,
+
+    /// Configuration family shown in the message
+    #[arg(long, value_name = "TEXT")]
+    pub config_family: Option<String>,
+
+    /// Migration style shown in the message
+    #[arg(long, value_name = "TEXT")]
+    pub migration_style: Option<String>,
+
+    /// Integration plugin shown in the message
+    #[arg(long, value_name = "TEXT")]
+    pub integration_plugin: Option<String>,
+
+    /// Free text describing the scope of the run
+    #[arg(long, value_name = "TEXT")]
+    pub scope_description: Option<String>,
+
+    /// The run is a sequence of grouped sub-runs, each posted on its own
+    #[arg(long)]
+    pub categorize: bool,
+
+    #[command(flatten)]
+    pub paths: PathArgs,
+
+    /// The run's log [default: <log-dir>/<build-name>.log]
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// No log within this long → UNKNOWN (90, 90s, 15m, 2h) [env: ATVM_WATCHER_START_TIMEOUT]
+    /// [default: 30m]
+    #[arg(long, value_name = "DUR")]
+    pub start_timeout: Option<String>,
+
+    /// No log growth this long while running → HUNG; 0 disables
+    /// [env: ATVM_WATCHER_HUNG_TIMEOUT] [default: 2h]
+    #[arg(long, value_name = "DUR")]
+    pub hung_timeout: Option<String>,
+
+    /// The run's process: its exit without a result → TERMINATED
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+
+    /// Log rules file (JSON) overriding the recognised strings [env: ATVM_WATCHER_RULES]
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Decide and record everything, print the message, post nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CancelArgs {
+    /// The build to cancel
+    #[arg(long, value_name = "NAME")]
+    pub build_name: String,
+
+    /// Why it was cancelled (recorded in state.json)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Do not run `systemctl stop` for the build's instance
+    #[arg(long)]
+    pub no_stop: bool,
+
+    #[command(flatten)]
+    pub paths: PathArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Show only this build
+    #[arg(long, value_name = "NAME")]
+    pub build_name: Option<String>,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub paths: PathArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckWebhookArgs {
+    /// Also post a short test message and verify that Mattermost answers `ok`
+    #[arg(long)]
+    pub send: bool,
+
+    #[command(flatten)]
+    pub paths: PathArgs,
+}

@@ -1,0 +1,408 @@
+//! Follows the log file by name (the I/O side of `follow.rs`) and tells the watch loop
+//! when to look: inotify on the log's directory (or its nearest existing ancestor while
+//! the directory is missing), on the open file itself and on the build's state directory
+//! (for `cancelled.marker`). Inotify events are only wake-ups; what to do is always
+//! decided from a fresh `stat`, so a lost or overflowed event queue cannot mislead it.
+//!
+//! Without inotify (no instance left: `fs.inotify.max_user_instances`; no watch left;
+//! a network file system where remote writes raise no events) it falls back to polling
+//! with `stat` and says so once.
+
+use crate::follow::{Action, FileId, Held, PathNow, decide};
+use crate::machine::LogPosition;
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Where the followed bytes go.
+pub trait Sink {
+    /// A file was opened; reading starts at `from`. `mtime` is its last modification.
+    fn opened(&mut self, id: FileId, from: u64, mtime: SystemTime);
+    fn bytes(&mut self, chunk: &[u8]);
+    /// The held file was truncated: it is read again from 0.
+    fn truncated(&mut self);
+    /// The held file was read to its end and closed (rotated away or deleted).
+    fn closed(&mut self);
+}
+
+struct Open {
+    file: File,
+    id: FileId,
+    pos: u64,
+}
+
+struct Watches {
+    ino: Inotify,
+    /// The log directory, or its nearest existing ancestor while it is missing.
+    dir: Option<(WatchDescriptor, PathBuf)>,
+    file: Option<WatchDescriptor>,
+    state: Option<WatchDescriptor>,
+    buf: Vec<u8>,
+}
+
+/// Why the watch loop was woken.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    pub log: bool,
+    pub cancel: bool,
+}
+
+pub struct Follower {
+    path: PathBuf,
+    dir: PathBuf,
+    name: OsString,
+    state_dir: PathBuf,
+    open: Option<Open>,
+    resume: Option<LogPosition>,
+    watches: Option<Watches>,
+    /// Set when following by polling, with the reason (logged once).
+    pub polling: Option<String>,
+    following: bool,
+    buf: Vec<u8>,
+}
+
+fn io_kind_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EMFILE) => format!("{e} (fs.inotify.max_user_instances reached)"),
+        Some(libc::ENOSPC) => format!("{e} (fs.inotify.max_user_watches reached)"),
+        _ => e.to_string(),
+    }
+}
+
+impl Follower {
+    pub fn new(
+        path: &Path,
+        state_dir: &Path,
+        resume: Option<LogPosition>,
+        force_poll: bool,
+    ) -> Follower {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut f = Follower {
+            path: path.to_path_buf(),
+            name: path.file_name().unwrap_or_default().to_os_string(),
+            dir,
+            state_dir: state_dir.to_path_buf(),
+            open: None,
+            resume,
+            watches: None,
+            polling: None,
+            following: true,
+            buf: vec![0; READ_CHUNK],
+        };
+        if force_poll {
+            f.polling = Some("ATVM_WATCHER_FORCE_POLL is set".into());
+        } else {
+            match Inotify::init() {
+                Ok(ino) => {
+                    f.watches = Some(Watches {
+                        ino,
+                        dir: None,
+                        file: None,
+                        state: None,
+                        buf: vec![0; 16 * 1024],
+                    })
+                }
+                Err(e) => {
+                    f.polling = Some(format!("inotify is not available: {}", io_kind_text(&e)))
+                }
+            }
+        }
+        if let Some(kind) = f
+            .nearest_existing(&f.dir)
+            .and_then(|p| crate::sys::network_fs(&p))
+        {
+            f.fall_back(format!(
+                "the log directory is on {kind}, where inotify misses writes made elsewhere"
+            ));
+        }
+        f.arm_state_dir();
+        f.arm_dir();
+        f
+    }
+
+    fn nearest_existing(&self, p: &Path) -> Option<PathBuf> {
+        p.ancestors().find(|a| a.is_dir()).map(Path::to_path_buf)
+    }
+
+    fn fall_back(&mut self, why: String) {
+        self.watches = None;
+        if self.polling.is_none() {
+            self.polling = Some(why);
+        }
+    }
+
+    pub fn fd(&self) -> Option<RawFd> {
+        self.watches.as_ref().map(|w| w.ino.as_raw_fd())
+    }
+
+    fn arm_state_dir(&mut self) {
+        let Some(w) = self.watches.as_mut() else {
+            return;
+        };
+        let mask = WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::MASK_ADD;
+        match w.ino.watches().add(&self.state_dir, mask) {
+            Ok(wd) => w.state = Some(wd),
+            Err(e) => {
+                let why = format!(
+                    "cannot watch {}: {}",
+                    self.state_dir.display(),
+                    io_kind_text(&e)
+                );
+                self.fall_back(why);
+            }
+        }
+    }
+
+    /// Keeps the directory watch on the log directory, or on its nearest existing ancestor.
+    fn arm_dir(&mut self) {
+        if !self.following {
+            return;
+        }
+        let target = match self.nearest_existing(&self.dir) {
+            Some(t) => t,
+            None => return,
+        };
+        let Some(w) = self.watches.as_mut() else {
+            return;
+        };
+        if w.dir.as_ref().is_some_and(|(_, p)| *p == target) {
+            return;
+        }
+        if let Some((wd, _)) = w.dir.take()
+            && Some(&wd) != w.state.as_ref()
+        {
+            let _ = w.ino.watches().remove(wd);
+        }
+        let mask = if target == self.dir {
+            WatchMask::CREATE
+                | WatchMask::MOVED_TO
+                | WatchMask::MOVED_FROM
+                | WatchMask::DELETE
+                | WatchMask::DELETE_SELF
+                | WatchMask::MOVE_SELF
+                | WatchMask::MASK_ADD
+        } else {
+            WatchMask::CREATE
+                | WatchMask::MOVED_TO
+                | WatchMask::DELETE_SELF
+                | WatchMask::MOVE_SELF
+                | WatchMask::MASK_ADD
+        };
+        match w.ino.watches().add(&target, mask) {
+            Ok(wd) => w.dir = Some((wd, target)),
+            Err(e) => {
+                let why = format!("cannot watch {}: {}", target.display(), io_kind_text(&e));
+                self.fall_back(why);
+            }
+        }
+    }
+
+    /// Watches the open file itself, through /proc/self/fd so that the watch is on
+    /// exactly the inode we read (no race with a rename between open and watch).
+    fn arm_file(&mut self) {
+        let (Some(w), Some(o)) = (self.watches.as_mut(), self.open.as_ref()) else {
+            return;
+        };
+        if let Some(wd) = w.file.take() {
+            let _ = w.ino.watches().remove(wd);
+        }
+        let proc_path = format!("/proc/self/fd/{}", o.file.as_raw_fd());
+        let mask =
+            WatchMask::MODIFY | WatchMask::ATTRIB | WatchMask::DELETE_SELF | WatchMask::MOVE_SELF;
+        match w.ino.watches().add(&proc_path, mask) {
+            Ok(wd) => w.file = Some(wd),
+            Err(e) => {
+                let why = format!("cannot watch {}: {}", self.path.display(), io_kind_text(&e));
+                self.fall_back(why);
+            }
+        }
+    }
+
+    fn disarm_file(&mut self) {
+        if let Some(w) = self.watches.as_mut()
+            && let Some(wd) = w.file.take()
+        {
+            let _ = w.ino.watches().remove(wd);
+        }
+    }
+
+    /// Stops following the log (the run is over); the state directory stays watched.
+    pub fn stop_following(&mut self) {
+        self.following = false;
+        self.disarm_file();
+        self.open = None;
+        if let Some(w) = self.watches.as_mut()
+            && let Some((wd, _)) = w.dir.take()
+            && Some(&wd) != w.state.as_ref()
+        {
+            let _ = w.ino.watches().remove(wd);
+        }
+    }
+
+    /// Reads the pending inotify events (never blocks).
+    pub fn wakes(&mut self) -> Wake {
+        let mut wake = Wake::default();
+        let Some(w) = self.watches.as_mut() else {
+            return Wake {
+                log: true,
+                cancel: true,
+            };
+        };
+        loop {
+            let events = match w.ino.read_events(&mut w.buf) {
+                Ok(ev) => ev,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    return Wake {
+                        log: true,
+                        cancel: true,
+                    };
+                }
+            };
+            let mut any = false;
+            for ev in events {
+                any = true;
+                if ev.mask.contains(EventMask::Q_OVERFLOW) {
+                    wake = Wake {
+                        log: true,
+                        cancel: true,
+                    };
+                    continue;
+                }
+                let name_is = |n: &str| ev.name.is_some_and(|x| x == n);
+                if w.state.as_ref() == Some(&ev.wd) && name_is(crate::state::CANCELLED) {
+                    wake.cancel = true;
+                }
+                if w.file.as_ref() == Some(&ev.wd) {
+                    wake.log = true;
+                }
+                if let Some((wd, p)) = &w.dir
+                    && *wd == ev.wd
+                {
+                    let on_self = ev.mask.intersects(
+                        EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED,
+                    );
+                    if *p != self.dir
+                        || on_self
+                        || ev.name.is_some_and(|n| n == self.name.as_os_str())
+                    {
+                        wake.log = true;
+                    }
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        wake
+    }
+
+    fn stat_path(&self) -> PathNow {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.is_file() => PathNow::File {
+                id: FileId {
+                    dev: m.dev(),
+                    ino: m.ino(),
+                },
+                size: m.len(),
+            },
+            _ => PathNow::Missing,
+        }
+    }
+
+    /// Does everything there is to do now: open, read, follow truncation and rotation,
+    /// until there is nothing more to read.
+    pub fn step(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        if !self.following {
+            return Ok(());
+        }
+        self.arm_dir();
+        for _ in 0..64 {
+            let held = match &self.open {
+                Some(o) => Some(Held {
+                    id: o.id,
+                    pos: o.pos,
+                    size: o.file.metadata()?.len(),
+                }),
+                None => None,
+            };
+            match decide(held, self.stat_path(), self.resume) {
+                Action::Wait => return Ok(()),
+                Action::Open { from } => {
+                    let mut file = match File::open(&self.path) {
+                        Ok(f) => f,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    };
+                    let m = file.metadata()?;
+                    let id = FileId {
+                        dev: m.dev(),
+                        ino: m.ino(),
+                    };
+                    let from = if self
+                        .resume
+                        .is_some_and(|r| r.dev == id.dev && r.inode == id.ino)
+                    {
+                        from
+                    } else {
+                        0
+                    };
+                    file.seek(SeekFrom::Start(from))?;
+                    self.resume = None;
+                    self.open = Some(Open {
+                        file,
+                        id,
+                        pos: from,
+                    });
+                    self.arm_file();
+                    sink.opened(id, from, m.modified().unwrap_or(SystemTime::now()));
+                }
+                Action::Read => self.read_to_end(sink)?,
+                Action::Truncated => {
+                    if let Some(o) = self.open.as_mut() {
+                        o.file.seek(SeekFrom::Start(0))?;
+                        o.pos = 0;
+                    }
+                    sink.truncated();
+                }
+                Action::Rotated | Action::Gone => {
+                    self.read_to_end(sink)?;
+                    self.open = None;
+                    self.disarm_file();
+                    sink.closed();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_to_end(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let Some(o) = self.open.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            match o.file.read(&mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    o.pos += n as u64;
+                    sink.bytes(&self.buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The file being read, if any.
+    pub fn current(&self) -> Option<FileId> {
+        self.open.as_ref().map(|o| o.id)
+    }
+}

@@ -1,0 +1,529 @@
+//! Table-driven tests of the state machine: input sequences → statuses and posts.
+
+#![allow(clippy::type_complexity)]
+
+use super::*;
+use crate::matcher::{Event, RunResult};
+use crate::model::{Status, Tests};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const MIN: u64 = 60;
+const HOUR: u64 = 3600;
+
+#[derive(Debug, Clone)]
+enum In {
+    Log,
+    Ev(Event),
+    Tick,
+    Activity,
+    Pid,
+    Cancel,
+    Deliver(Target),
+}
+use In::*;
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+}
+
+fn result(status: Status, failed: &[&str]) -> Event {
+    Event::RunResult(RunResult {
+        status,
+        tests: Some(Tests {
+            total: 5,
+            passed: 5 - failed.len() as u64,
+            failed: failed.len() as u64,
+            pending: 0,
+            skipped: 0,
+        }),
+        duration: Some("01:02".into()),
+        failed_specs: failed.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+fn passed() -> In {
+    Ev(result(Status::Completed, &[]))
+}
+fn failed() -> In {
+    Ev(result(Status::Failed, &["a.cy.js"]))
+}
+fn start() -> In {
+    Ev(Event::RunStarting)
+}
+fn group(n: &str) -> In {
+    Ev(Event::GroupStart(n.into()))
+}
+fn group_end(n: &str, s: Status) -> In {
+    Ev(Event::GroupEnd {
+        name: n.into(),
+        status: s,
+    })
+}
+fn plan(g: &[&str]) -> In {
+    Ev(Event::Groups(g.iter().map(|s| s.to_string()).collect()))
+}
+
+struct Outcome {
+    m: Machine,
+    posts: Vec<Target>,
+    notes: Vec<String>,
+    cancel: Option<CancelOutcome>,
+}
+
+fn drive(categorize: bool, hung: Option<u64>, inputs: &[(u64, In)]) -> Outcome {
+    let st = BuildState::new("b1", categorize, "/logs/b1.log", at(0).into());
+    let mut m = Machine::new(
+        st,
+        Duration::from_secs(30 * MIN),
+        hung.map(Duration::from_secs),
+    );
+    let (mut posts, mut notes, mut cancel) = (Vec::new(), Vec::new(), None);
+    for (t, input) in inputs {
+        let now = at(*t);
+        let step = match input {
+            Log => m.log_present(now, now),
+            Ev(e) => m.event(e, now),
+            Tick => m.tick(now),
+            Activity => {
+                m.activity(now);
+                Step::default()
+            }
+            Pid => m.pid_exited(now),
+            Cancel => {
+                let (c, s) = m.cancel("operator", now);
+                cancel = Some(c);
+                s
+            }
+            Deliver(target) => m.delivered(*target, now),
+        };
+        posts.extend(step.posts);
+        notes.extend(step.notes);
+    }
+    Outcome {
+        m,
+        posts,
+        notes,
+        cancel,
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Self {
+        Timestamp(t)
+    }
+}
+
+#[test]
+fn single_runs() {
+    let t = |s: &str| Ev(Event::Terminated(s.into()));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<(u64, In)>, Status, Vec<Target>)> = vec![
+        ("completed", vec![(1, Log), (2, start()), (3, passed())], Status::Completed, vec![Target::Run]),
+        ("failed", vec![(1, Log), (2, start()), (3, failed())], Status::Failed, vec![Target::Run]),
+        ("no specs", vec![(1, Log), (2, Ev(Event::FailedToStart("Can't run".into())))], Status::Failed, vec![Target::Run]),
+        ("cloud cancel", vec![(1, Log), (2, start()), (3, Ev(result(Status::Cancelled, &[])))], Status::Cancelled, vec![]),
+        ("terminated", vec![(1, Log), (2, start()), (3, t("Killed"))], Status::Terminated, vec![]),
+        ("run end", vec![(1, Log), (2, Ev(Event::RunEnd(Status::Completed)))], Status::Completed, vec![Target::Run]),
+        ("run end hung", vec![(1, Log), (2, Ev(Event::RunEnd(Status::Hung)))], Status::Hung, vec![]),
+        ("first result wins", vec![(1, Log), (2, start()), (3, failed()), (4, passed()), (5, t("Killed"))], Status::Failed, vec![Target::Run]),
+        ("groups ignored", vec![(1, Log), (2, group("x")), (3, group_end("x", Status::Failed)), (4, start()), (5, passed())], Status::Completed, vec![Target::Run]),
+        ("still waiting", vec![(29 * MIN, Tick)], Status::Waiting, vec![]),
+        ("never appeared", vec![(30 * MIN, Tick)], Status::Unknown, vec![]),
+        ("running, not hung yet", vec![(1, Log), (2 * HOUR, Tick)], Status::Running, vec![]),
+        ("hung", vec![(1, Log), (2 * HOUR + 1, Tick)], Status::Hung, vec![]),
+        ("activity defers hung", vec![(1, Log), (HOUR, Activity), (2 * HOUR + 1, Tick)], Status::Running, vec![]),
+        ("pid gone before any run", vec![(1, Log), (2, Pid)], Status::Unknown, vec![]),
+        ("pid gone mid-run", vec![(1, Log), (2, start()), (3, Pid)], Status::Terminated, vec![]),
+        ("pid gone after result", vec![(1, Log), (2, start()), (3, passed()), (4, Pid)], Status::Completed, vec![Target::Run]),
+    ];
+    for (name, inputs, status, posts) in cases {
+        let o = drive(false, Some(2 * HOUR), &inputs);
+        assert_eq!(o.m.state.status, status, "{name}");
+        assert_eq!(o.posts, posts, "{name}");
+        assert_eq!(o.m.state.post_pending, !posts.is_empty(), "{name}");
+        assert_eq!(
+            o.m.state.finished_at.is_some(),
+            status.is_terminal(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn hung_timeout_zero_disables_it() {
+    let o = drive(false, None, &[(1, Log), (100 * HOUR, Tick)]);
+    assert_eq!(o.m.state.status, Status::Running);
+    assert_eq!(o.m.next_deadline(), None);
+}
+
+#[test]
+fn deadlines() {
+    let o = drive(false, Some(2 * HOUR), &[]);
+    assert_eq!(o.m.next_deadline(), Some(at(30 * MIN)));
+    let o = drive(false, Some(2 * HOUR), &[(10, Log), (50, Activity)]);
+    assert_eq!(o.m.next_deadline(), Some(at(50 + 2 * HOUR)));
+    let o = drive(false, Some(2 * HOUR), &[(10, Log), (11, passed())]);
+    assert_eq!(o.m.next_deadline(), None);
+}
+
+#[test]
+fn result_details_are_kept() {
+    let o = drive(
+        false,
+        None,
+        &[
+            (1, Log),
+            (2, start()),
+            (
+                3,
+                Ev(Event::Progress {
+                    index: 2,
+                    total: 9,
+                    spec: "x.cy.js".into(),
+                }),
+            ),
+            (4, failed()),
+        ],
+    );
+    let s = &o.m.state;
+    assert_eq!(s.failed_specs, vec!["a.cy.js".to_string()]);
+    assert_eq!(s.tests.unwrap().failed, 1);
+    assert_eq!(s.duration.as_deref(), Some("01:02"));
+    assert_eq!(s.progress.as_ref().unwrap().index, 2);
+    assert_eq!(s.started_at, Some(at(2).into()));
+    assert_eq!(s.reason.as_deref(), Some("1 spec(s) failed"));
+}
+
+#[test]
+fn delivery_marks_posted() {
+    let o = drive(
+        false,
+        None,
+        &[(1, Log), (2, passed()), (3, Deliver(Target::Run))],
+    );
+    assert!(o.m.state.posted && !o.m.state.post_pending);
+    assert!(o.m.state.pending_posts().is_empty());
+}
+
+#[test]
+fn cancel_rules() {
+    // Live run: cancelled, nothing to drop.
+    let o = drive(false, None, &[(1, Log), (2, start()), (3, Cancel)]);
+    assert_eq!(o.cancel, Some(CancelOutcome::Cancelled { dropped: 0 }));
+    assert_eq!(o.m.state.status, Status::Cancelled);
+    // Finished and posted: nothing changes.
+    let o = drive(
+        false,
+        None,
+        &[
+            (1, Log),
+            (2, passed()),
+            (3, Deliver(Target::Run)),
+            (4, Cancel),
+        ],
+    );
+    assert_eq!(
+        o.cancel,
+        Some(CancelOutcome::AlreadyFinished(Status::Completed))
+    );
+    assert_eq!(o.m.state.status, Status::Completed);
+    // Finished without a needed post (HUNG): nothing changes.
+    let o = drive(false, Some(10), &[(1, Log), (20, Tick), (30, Cancel)]);
+    assert_eq!(o.cancel, Some(CancelOutcome::AlreadyFinished(Status::Hung)));
+    // Finished, post not delivered yet: the post is dropped and the build is CANCELLED.
+    let o = drive(false, None, &[(1, Log), (2, passed()), (3, Cancel)]);
+    assert_eq!(o.cancel, Some(CancelOutcome::Cancelled { dropped: 1 }));
+    assert_eq!(o.m.state.status, Status::Cancelled);
+    assert!(!o.m.state.post_pending && !o.m.state.posted);
+    assert!(o.m.state.pending_posts().is_empty());
+    assert!(
+        o.m.state.reason.as_deref().unwrap().contains("COMPLETED"),
+        "{:?}",
+        o.m.state.reason
+    );
+    // Waiting: cancelled too.
+    let o = drive(false, None, &[(3, Cancel)]);
+    assert_eq!(o.m.state.status, Status::Cancelled);
+}
+
+fn keys(m: &Machine) -> Vec<(String, Status, bool)> {
+    m.state
+        .subruns
+        .iter()
+        .map(|s| (s.key.clone(), s.status, s.post_pending || s.posted))
+        .collect()
+}
+
+#[test]
+fn categorized_with_markers() {
+    let o = drive(
+        true,
+        Some(HOUR),
+        &[
+            (1, Log),
+            (2, plan(&["linux", "windows"])),
+            (3, group("linux")),
+            (4, start()),
+            (5, passed()),
+            (6, group_end("linux", Status::Completed)),
+            (7, group("windows")),
+            (8, start()),
+            (9, failed()),
+            (10, group_end("windows", Status::Failed)),
+        ],
+    );
+    assert_eq!(
+        keys(&o.m),
+        vec![
+            ("01-linux".into(), Status::Completed, true),
+            ("02-windows".into(), Status::Failed, true),
+        ]
+    );
+    assert_eq!(o.posts, vec![Target::Subrun(0), Target::Subrun(1)]);
+    assert_eq!(o.m.state.status, Status::Failed);
+    assert!(o.m.state.post_pending && !o.m.state.posted);
+    assert_eq!(o.m.state.tests.unwrap().total, 10);
+}
+
+#[test]
+fn categorized_names_from_plan_and_positions() {
+    let o = drive(
+        true,
+        None,
+        &[
+            (1, Log),
+            (2, plan(&["linux", "Windows Server/2022"])),
+            (3, start()),
+            (4, passed()),
+            (5, start()),
+            (6, passed()),
+        ],
+    );
+    assert_eq!(
+        keys(&o.m),
+        vec![
+            ("01-linux".into(), Status::Completed, true),
+            ("02-windows-server-2022".into(), Status::Completed, true),
+        ]
+    );
+    assert_eq!(
+        o.m.state.status,
+        Status::Completed,
+        "the last planned group ended"
+    );
+
+    let o = drive(
+        true,
+        None,
+        &[
+            (1, Log),
+            (3, start()),
+            (4, passed()),
+            (5, start()),
+            (6, failed()),
+            (7, Ev(Event::RunEnd(Status::Failed))),
+        ],
+    );
+    assert_eq!(
+        o.m.state
+            .subruns
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["run-1", "run-2"]
+    );
+    assert_eq!(o.m.state.status, Status::Failed);
+}
+
+#[test]
+fn categorized_endings() {
+    let t = |s: &str| Ev(Event::Terminated(s.into()));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<(u64, In)>, Status, Vec<Status>, usize)> = vec![
+        ("all completed, run end", vec![(1, Log), (2, start()), (3, passed()), (4, Ev(Event::RunEnd(Status::Completed)))],
+            Status::Completed, vec![Status::Completed], 1),
+        ("hung second group", vec![(1, Log), (2, plan(&["a", "b"])), (3, start()), (4, passed()), (5, start()), (5 + HOUR, Tick)],
+            Status::Hung, vec![Status::Completed, Status::Hung], 1),
+        ("quiet between groups is not hung", vec![(1, Log), (3, start()), (4, passed()), (4 + HOUR, Tick)],
+            Status::Completed, vec![Status::Completed], 1),
+        ("quiet between groups, plan unfinished", vec![(1, Log), (2, plan(&["a", "b"])), (3, start()), (4, passed()), (4 + HOUR, Tick)],
+            Status::Terminated, vec![Status::Completed], 1),
+        ("terminated between groups", vec![(1, Log), (3, start()), (4, failed()), (5, t("Terminated"))],
+            Status::Terminated, vec![Status::Failed], 1),
+        ("terminated inside a group", vec![(1, Log), (2, plan(&["a", "b"])), (3, start()), (4, t("Killed")), (5, start()), (6, passed())],
+            Status::Terminated, vec![Status::Terminated, Status::Completed], 1),
+        ("pid exit in a group", vec![(1, Log), (3, start()), (4, passed()), (5, group("b")), (6, Pid)],
+            Status::Terminated, vec![Status::Completed, Status::Terminated], 1),
+        ("pid exit before anything", vec![(1, Log), (6, Pid)], Status::Unknown, vec![], 0),
+        ("never appeared", vec![(31 * MIN, Tick)], Status::Unknown, vec![], 0),
+        ("cloud cancel in a group", vec![(1, Log), (2, plan(&["a"])), (3, start()), (4, Ev(result(Status::Cancelled, &[])))],
+            Status::Cancelled, vec![Status::Cancelled], 0),
+        ("no specs opens a group", vec![(1, Log), (2, plan(&["a"])), (3, Ev(Event::FailedToStart("Can't run".into())))],
+            Status::Failed, vec![Status::Failed], 1),
+        ("group start ends an open group", vec![(1, Log), (2, group("a")), (3, start()), (4, group("b")), (5, start()), (6, passed()), (7, Ev(Event::RunEnd(Status::Failed)))],
+            Status::Failed, vec![Status::Terminated, Status::Completed], 1),
+        ("second run start without result", vec![(1, Log), (3, start()), (4, start()), (5, passed())],
+            Status::Running, vec![Status::Terminated, Status::Completed], 1),
+        ("late lines change nothing", vec![(1, Log), (3, start()), (4, passed()), (5, group_end("x", Status::Failed)), (6, failed())],
+            Status::Running, vec![Status::Completed], 1),
+    ];
+    for (name, inputs, status, subs, posts) in cases {
+        let o = drive(true, Some(HOUR), &inputs);
+        assert_eq!(o.m.state.status, status, "{name}");
+        assert_eq!(
+            o.m.state
+                .subruns
+                .iter()
+                .map(|s| s.status)
+                .collect::<Vec<_>>(),
+            subs,
+            "{name}"
+        );
+        assert_eq!(o.posts.len(), posts, "{name}");
+    }
+}
+
+#[test]
+fn group_end_with_other_name_warns_and_ends_the_open_group() {
+    let o = drive(
+        true,
+        None,
+        &[
+            (1, Log),
+            (2, group("linux")),
+            (3, group_end("windows", Status::Completed)),
+        ],
+    );
+    assert_eq!(o.m.state.subruns[0].status, Status::Completed);
+    assert!(
+        o.notes
+            .iter()
+            .any(|n| n.starts_with("warning: ATVM_GROUP_END names")),
+        "{:?}",
+        o.notes
+    );
+}
+
+#[test]
+fn categorized_cancel_keeps_posted_groups_and_drops_the_rest() {
+    let o = drive(
+        true,
+        None,
+        &[
+            (1, Log),
+            (2, plan(&["a", "b", "c"])),
+            (3, start()),
+            (4, passed()),
+            (5, Deliver(Target::Subrun(0))),
+            (6, start()),
+            (7, failed()),
+            (8, start()),
+            (9, Cancel),
+        ],
+    );
+    assert_eq!(o.cancel, Some(CancelOutcome::Cancelled { dropped: 1 }));
+    let s = &o.m.state;
+    assert_eq!(s.status, Status::Cancelled);
+    assert_eq!(
+        s.subruns
+            .iter()
+            .map(|s| (s.status, s.posted, s.post_pending))
+            .collect::<Vec<_>>(),
+        vec![
+            (Status::Completed, true, false),
+            (Status::Failed, false, false),
+            (Status::Cancelled, false, false),
+        ]
+    );
+    assert!(s.pending_posts().is_empty());
+    assert!(s.posted, "every post still needed was delivered");
+}
+
+#[test]
+fn aggregate_posted_flags() {
+    let o = drive(
+        true,
+        None,
+        &[
+            (1, Log),
+            (2, plan(&["a", "b"])),
+            (3, start()),
+            (4, passed()),
+            (5, Deliver(Target::Subrun(0))),
+        ],
+    );
+    assert!(o.m.state.posted && !o.m.state.post_pending);
+    let mut o = drive(
+        true,
+        None,
+        &[
+            (1, Log),
+            (2, plan(&["a", "b"])),
+            (3, start()),
+            (4, passed()),
+            (5, start()),
+            (6, failed()),
+        ],
+    );
+    assert_eq!(
+        o.m.state.pending_posts(),
+        vec![Target::Subrun(0), Target::Subrun(1)]
+    );
+    o.m.delivery_failed(Target::Subrun(1), "HTTP 400", at(7));
+    assert_eq!(o.m.state.post_error.as_deref(), Some("HTTP 400"));
+    o.m.delivered(Target::Subrun(0), at(8));
+    assert!(!o.m.state.posted && o.m.state.post_pending);
+    o.m.delivered(Target::Subrun(1), at(9));
+    assert!(o.m.state.posted && !o.m.state.post_pending && o.m.state.post_error.is_none());
+}
+
+#[test]
+fn subrun_keys() {
+    let cases = [
+        (1, "linux", "01-linux"),
+        (2, "Windows Server 2022", "02-windows-server-2022"),
+        (3, "../../etc/passwd", "03-..-..-etc-passwd"),
+        (4, "ünïcode", "04--n-code"),
+        (12, &"x".repeat(80), &format!("12-{}", "x".repeat(48))),
+        (100, "a", "100-a"),
+    ];
+    for (i, name, key) in cases {
+        assert_eq!(subrun_key(i, name), key);
+    }
+}
+
+#[test]
+fn state_round_trips_through_json() {
+    let o = drive(
+        true,
+        None,
+        &[(1, Log), (2, plan(&["a"])), (3, start()), (4, failed())],
+    );
+    let json = serde_json::to_string_pretty(&o.m.state).unwrap();
+    let back: BuildState = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, o.m.state);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for field in [
+        "schema",
+        "build_name",
+        "status",
+        "categorize",
+        "posted",
+        "post_pending",
+        "subruns",
+        "log_file",
+        "updated_at",
+        "finished_at",
+        "reason",
+        "post_error",
+        "tests",
+    ] {
+        assert!(v.get(field).is_some(), "state.json lacks {field}");
+    }
+    for field in ["key", "name", "status", "posted"] {
+        assert!(
+            v["subruns"][0].get(field).is_some(),
+            "sub-run lacks {field}"
+        );
+    }
+}

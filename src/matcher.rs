@@ -1,0 +1,633 @@
+//! The log-line matcher: bytes in, events out. Pure and streaming.
+//!
+//! `LineMatcher` classifies one line (escape codes and `\r` removed first; invalid UTF-8
+//! tolerated). It keeps one piece of state: whether it is inside a Cypress summary table
+//! (after `(Run Finished)`), where it collects the failed spec names until the footer row
+//! gives the result and the counts.
+//!
+//! `Scanner` feeds it from arbitrary chunks. Lines are cut at `LINE_CAP` bytes for
+//! matching (never held whole). Outside a summary table only lines holding an anchor
+//! (see `rules::anchor`) can mean anything, so the scanner finds candidates in the raw
+//! buffer with Aho-Corasick instead of visiting every line; the same anchor test is
+//! applied to lines that arrive in pieces, so the decisions never depend on chunking.
+
+use crate::model::{Status, Tests};
+use crate::rules::{Piece, Rules, parse_count_pattern};
+use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
+
+/// How much of one line is looked at. Summary rows are ~1 KiB with colour codes.
+pub const LINE_CAP: usize = 8192;
+/// Longest name (spec, group) kept from the log.
+pub const NAME_CAP: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `(Run Starting)`.
+    RunStarting,
+    /// `Running: <spec> (i of n)`.
+    Progress {
+        index: u32,
+        total: u32,
+        spec: String,
+    },
+    /// The footer of a summary table.
+    RunResult(RunResult),
+    /// The run failed before it started; the line says why.
+    FailedToStart(String),
+    /// `ATVM_GROUPS: a,b,c`.
+    Groups(Vec<String>),
+    /// `ATVM_GROUP_START: name`.
+    GroupStart(String),
+    /// `ATVM_GROUP_END: name STATUS`.
+    GroupEnd { name: String, status: Status },
+    /// `ATVM_RUN_END: STATUS`.
+    RunEnd(Status),
+    /// A `Terminated`/`Killed` line or `unexpectedly exited`; the line itself.
+    Terminated(String),
+    /// An ATVM marker line that could not be understood (logged as a warning).
+    Malformed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunResult {
+    /// COMPLETED, FAILED or CANCELLED.
+    pub status: Status,
+    pub tests: Option<Tests>,
+    /// Cypress's own duration column of the footer (`00:10`, `1:02:09`).
+    pub duration: Option<String>,
+    pub failed_specs: Vec<String>,
+}
+
+struct Compiled {
+    run_starting: Vec<Finder<'static>>,
+    run_finished: Vec<Finder<'static>>,
+    progress: Vec<Finder<'static>>,
+    all_passed: Vec<Finder<'static>>,
+    some_failed: Vec<Vec<Piece>>,
+    run_canceled: Vec<Finder<'static>>,
+    failed_to_start: Vec<Finder<'static>>,
+    terminated_lines: Vec<String>,
+    terminated_contains: Vec<Finder<'static>>,
+    groups: Vec<Finder<'static>>,
+    group_start: Vec<Finder<'static>>,
+    group_end: Vec<Finder<'static>>,
+    run_end: Vec<Finder<'static>>,
+}
+
+fn finders(v: &[String]) -> Vec<Finder<'static>> {
+    v.iter()
+        .map(|s| Finder::new(s.as_bytes()).into_owned())
+        .collect()
+}
+
+/// The end of the first match of any of `fs` in `hay`.
+fn find_end(fs: &[Finder<'_>], hay: &[u8]) -> Option<usize> {
+    fs.iter()
+        .find_map(|f| f.find(hay).map(|i| i + f.needle().len()))
+}
+
+impl Compiled {
+    fn new(r: &Rules) -> Compiled {
+        Compiled {
+            run_starting: finders(&r.run_starting),
+            run_finished: finders(&r.run_finished),
+            progress: finders(&r.progress),
+            all_passed: finders(&r.all_passed),
+            some_failed: r
+                .some_failed
+                .iter()
+                .map(|p| parse_count_pattern(p))
+                .collect(),
+            run_canceled: finders(&r.run_canceled),
+            failed_to_start: finders(&r.failed_to_start),
+            terminated_lines: r.terminated_lines.clone(),
+            terminated_contains: finders(&r.terminated_contains),
+            groups: finders(&r.groups),
+            group_start: finders(&r.group_start),
+            group_end: finders(&r.group_end),
+            run_end: finders(&r.run_end),
+        }
+    }
+}
+
+/// Removes ANSI escape sequences (CSI, OSC, two- and three-byte escapes) and every `\r`.
+pub fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    if memchr::memchr2(0x1b, b'\r', raw).is_none() {
+        out.extend_from_slice(raw);
+        return;
+    }
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            0x1b => {
+                i += 1;
+                match raw.get(i) {
+                    Some(b'[') => {
+                        i += 1;
+                        while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
+                            i += 1;
+                        }
+                        if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
+                            i += 1;
+                        }
+                    }
+                    Some(b']') => {
+                        i += 1;
+                        while i < raw.len() {
+                            if raw[i] == 0x07 {
+                                i += 1;
+                                break;
+                            }
+                            if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
+                                i += 2;
+                                break;
+                            }
+                            i += 1;
+                        }
+                    }
+                    Some(_) => {
+                        while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
+                            i += 1;
+                        }
+                        if i < raw.len() {
+                            i += 1;
+                        }
+                    }
+                    None => {}
+                }
+            }
+            b'\r' => i += 1,
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Untrusted text from the log made printable: lossy UTF-8, control characters dropped,
+/// whitespace runs folded, at most `NAME_CAP` characters.
+pub fn clean_text(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut space = false;
+    for c in s.trim().chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c);
+        if out.chars().count() >= NAME_CAP {
+            break;
+        }
+    }
+    out
+}
+
+/// Drops a leading timestamp: one `[...]` group, then words made only of digits and
+/// `-:.,TZ+`, or month abbreviations (`2026-11-21 10:00:00`, `Nov 22 10:00:00`).
+pub fn strip_leading_timestamp(s: &str) -> &str {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut t = s.trim_start();
+    if t.starts_with('[')
+        && let Some(end) = t.find(']')
+    {
+        t = t[end + 1..].trim_start();
+    }
+    loop {
+        let word_len = t.find(char::is_whitespace).unwrap_or(t.len());
+        let word = &t[..word_len];
+        let stamp_like = !word.is_empty()
+            && (word
+                .chars()
+                .all(|c| c.is_ascii_digit() || "-:.,TZ+".contains(c))
+                || MONTHS.contains(&word));
+        if !stamp_like || word_len == t.len() {
+            return t.trim_end();
+        }
+        t = t[word_len..].trim_start();
+    }
+}
+
+/// `(i of n)` at the end of `s`, with what precedes it.
+fn split_progress(s: &str) -> Option<(&str, u32, u32)> {
+    let s = s.trim_end();
+    let inner = s.strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let (i, n) = inner[open + 1..].split_once(" of ")?;
+    Some((&s[..open], i.trim().parse().ok()?, n.trim().parse().ok()?))
+}
+
+/// The numbers of a summary footer after its marker: `[(P%)] duration tests passing
+/// failing pending skipped`, `-` meaning 0.
+fn footer_counts(rest: &[u8]) -> (Option<Tests>, Option<String>) {
+    let text = String::from_utf8_lossy(rest);
+    let mut toks: Vec<&str> = text.split_whitespace().collect();
+    if toks
+        .first()
+        .is_some_and(|t| t.starts_with('(') && t.ends_with("%)"))
+    {
+        toks.remove(0);
+    }
+    if toks.len() < 5 {
+        return (None, None);
+    }
+    let nums: Option<Vec<u64>> = toks[toks.len() - 5..]
+        .iter()
+        .map(|t| if *t == "-" { Some(0) } else { t.parse().ok() })
+        .collect();
+    let Some(n) = nums else { return (None, None) };
+    let duration = (toks.len() >= 6).then(|| clean_text(toks[toks.len() - 6].as_bytes()));
+    (
+        Some(Tests {
+            total: n[0],
+            passed: n[1],
+            failed: n[2],
+            pending: n[3],
+            skipped: n[4],
+        }),
+        duration,
+    )
+}
+
+/// Matches a `{n} of {m} failed` pattern anywhere in `hay`; returns the end of the match.
+fn match_count_pattern(pieces: &[Piece], hay: &[u8]) -> Option<usize> {
+    'start: for start in 0..hay.len() {
+        if start > 0
+            && hay[start - 1].is_ascii_digit()
+            && matches!(pieces.first(), Some(Piece::N | Piece::M))
+        {
+            continue;
+        }
+        let mut i = start;
+        for p in pieces {
+            match p {
+                Piece::Lit(l) => {
+                    if !hay[i..].starts_with(l) {
+                        continue 'start;
+                    }
+                    i += l.len();
+                }
+                Piece::N | Piece::M => {
+                    let digits = hay[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+                    if digits == 0 {
+                        continue 'start;
+                    }
+                    i += digits;
+                }
+            }
+        }
+        return Some(i);
+    }
+    None
+}
+
+const BOX_V: &str = "│";
+const MARK_FAIL: &str = "✖";
+const MARK_PASS: &str = "✔";
+
+#[derive(Debug, Default)]
+struct Summary {
+    /// Offset of the `(Run Finished)` line: a restart re-reads the table from there.
+    start: u64,
+    failed_specs: Vec<String>,
+    /// The last spec row was a failed one (continuation rows extend its name).
+    in_failed_row: bool,
+}
+
+pub struct LineMatcher {
+    c: Compiled,
+    summary: Option<Summary>,
+    buf: Vec<u8>,
+}
+
+impl LineMatcher {
+    pub fn new(rules: &Rules) -> Self {
+        LineMatcher {
+            c: Compiled::new(rules),
+            summary: None,
+            buf: Vec::with_capacity(LINE_CAP),
+        }
+    }
+
+    /// Inside a summary table every line matters.
+    pub fn in_summary(&self) -> bool {
+        self.summary.is_some()
+    }
+
+    /// Where the unfinished summary table began, if one is being read.
+    pub fn summary_start(&self) -> Option<u64> {
+        self.summary.as_ref().map(|s| s.start)
+    }
+
+    pub fn reset(&mut self) {
+        self.summary = None;
+    }
+
+    /// Classifies one line (without its `\n`); `offset` is where the line starts.
+    pub fn line(&mut self, raw: &[u8], offset: u64) -> Option<Event> {
+        let mut buf = std::mem::take(&mut self.buf);
+        strip_ansi(raw, &mut buf);
+        let ev = self.classify(&buf, offset);
+        self.buf = buf;
+        ev
+    }
+
+    fn classify(&mut self, text: &[u8], offset: u64) -> Option<Event> {
+        if self.summary.is_some() {
+            if let Some(result) = self.footer(text) {
+                self.summary = None;
+                return Some(Event::RunResult(result));
+            }
+            if self.table_row(text) {
+                return None;
+            }
+        }
+        if find_end(&self.c.run_finished, text).is_some() {
+            self.summary = Some(Summary {
+                start: offset,
+                ..Default::default()
+            });
+            return None;
+        }
+        let ev = self.marker(text);
+        if ev.is_some() {
+            // Anything else that happens ends an unfinished table: it is abandoned.
+            self.summary = None;
+        }
+        ev
+    }
+
+    fn footer(&mut self, text: &[u8]) -> Option<RunResult> {
+        let (status, end) = if let Some(e) = find_end(&self.c.all_passed, text) {
+            (Status::Completed, e)
+        } else if let Some(e) = self
+            .c
+            .some_failed
+            .iter()
+            .find_map(|p| match_count_pattern(p, text))
+        {
+            (Status::Failed, e)
+        } else if let Some(e) = find_end(&self.c.run_canceled, text) {
+            (Status::Cancelled, e)
+        } else {
+            return None;
+        };
+        let (tests, duration) = footer_counts(&text[end..]);
+        let failed_specs = self
+            .summary
+            .take()
+            .map(|s| s.failed_specs)
+            .unwrap_or_default();
+        Some(RunResult {
+            status,
+            tests,
+            duration,
+            failed_specs,
+        })
+    }
+
+    /// A spec row of the summary table (`│ ✖  name   dur  counts │`) or a continuation
+    /// row holding the rest of a wrapped name.
+    fn table_row(&mut self, text: &[u8]) -> bool {
+        let s = String::from_utf8_lossy(text);
+        let (Some(first), Some(last)) = (s.find(BOX_V), s.rfind(BOX_V)) else {
+            return false;
+        };
+        if last <= first {
+            return false;
+        }
+        let Some(sum) = self.summary.as_mut() else {
+            return false;
+        };
+        let inner = s[first + BOX_V.len()..last].trim();
+        let name_part = |t: &str| t.split("  ").next().unwrap_or("").trim().to_string();
+        if let Some(rest) = inner.strip_prefix(MARK_FAIL) {
+            let name = name_part(rest.trim_start());
+            if sum.failed_specs.len() < 1000 {
+                sum.failed_specs.push(clean_text(name.as_bytes()));
+                sum.in_failed_row = true;
+            }
+        } else if inner.starts_with(MARK_PASS) || inner.starts_with('-') {
+            sum.in_failed_row = false;
+        } else if sum.in_failed_row
+            && !inner.is_empty()
+            && let Some(last) = sum.failed_specs.last_mut()
+        {
+            let more = clean_text(name_part(inner).as_bytes());
+            if last.len() + more.len() <= NAME_CAP {
+                last.push_str(&more);
+            }
+        }
+        true
+    }
+
+    fn marker(&self, text: &[u8]) -> Option<Event> {
+        let c = &self.c;
+        if let Some(e) = find_end(&c.run_end, text) {
+            let word = clean_text(&text[e..]);
+            return Some(match Status::parse_terminal(&word) {
+                Some(s) => Event::RunEnd(s),
+                None => Event::Malformed(clean_text(text)),
+            });
+        }
+        if let Some(e) = find_end(&c.group_end, text) {
+            let rest = clean_text(&text[e..]);
+            let (name, word) = rest.rsplit_once(' ').unwrap_or(("", rest.as_str()));
+            return Some(match Status::parse_terminal(word) {
+                Some(status) => Event::GroupEnd {
+                    name: name.trim().to_string(),
+                    status,
+                },
+                None => Event::Malformed(clean_text(text)),
+            });
+        }
+        if let Some(e) = find_end(&c.group_start, text) {
+            let name = clean_text(&text[e..]);
+            return Some(if name.is_empty() {
+                Event::Malformed(clean_text(text))
+            } else {
+                Event::GroupStart(name)
+            });
+        }
+        if let Some(e) = find_end(&c.groups, text) {
+            let list = String::from_utf8_lossy(&text[e..]).into_owned();
+            let groups: Vec<String> = list
+                .split(',')
+                .map(|g| clean_text(g.as_bytes()))
+                .filter(|g| !g.is_empty())
+                .take(99)
+                .collect();
+            return Some(if groups.is_empty() {
+                Event::Malformed(clean_text(text))
+            } else {
+                Event::Groups(groups)
+            });
+        }
+        if find_end(&c.run_starting, text).is_some() {
+            return Some(Event::RunStarting);
+        }
+        if find_end(&c.failed_to_start, text).is_some() {
+            return Some(Event::FailedToStart(clean_text(text)));
+        }
+        if find_end(&c.terminated_contains, text).is_some() {
+            return Some(Event::Terminated(clean_text(text)));
+        }
+        if !c.terminated_lines.is_empty() {
+            let s = String::from_utf8_lossy(text);
+            let bare = strip_leading_timestamp(&s);
+            if c.terminated_lines.iter().any(|t| t == bare) {
+                return Some(Event::Terminated(clean_text(text)));
+            }
+        }
+        if let Some(e) = find_end(&c.progress, text) {
+            let rest = String::from_utf8_lossy(&text[e..]);
+            if let Some((spec, index, total)) = split_progress(&rest) {
+                return Some(Event::Progress {
+                    index,
+                    total,
+                    spec: clean_text(spec.as_bytes()),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Streams a file's bytes through the matcher, in chunks of any size.
+pub struct Scanner {
+    matcher: LineMatcher,
+    anchors: AhoCorasick,
+    /// The start of an unfinished line (at most `LINE_CAP` bytes of it).
+    carry: Vec<u8>,
+    in_line: bool,
+    /// Offset of the unfinished line.
+    line_start: u64,
+    /// Offset of the next byte to be fed.
+    pos: u64,
+}
+
+impl Scanner {
+    pub fn new(rules: &Rules) -> Scanner {
+        let anchors = AhoCorasick::new(rules.anchors()).expect("anchors are plain strings");
+        Scanner {
+            matcher: LineMatcher::new(rules),
+            anchors,
+            carry: Vec::with_capacity(LINE_CAP),
+            in_line: false,
+            line_start: 0,
+            pos: 0,
+        }
+    }
+
+    /// Starts over at `offset` of a (new, truncated or resumed) file.
+    pub fn reset(&mut self, offset: u64) {
+        self.matcher.reset();
+        self.carry.clear();
+        self.in_line = false;
+        self.pos = offset;
+        self.line_start = offset;
+    }
+
+    /// Offset of the next byte to be fed.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Where a restart must read again from so that nothing is missed or decided twice:
+    /// the start of an unfinished line or of an unfinished summary table.
+    pub fn resume_offset(&self) -> u64 {
+        let mut off = self.pos;
+        if self.in_line {
+            off = off.min(self.line_start);
+        }
+        if let Some(s) = self.matcher.summary_start() {
+            off = off.min(s);
+        }
+        off
+    }
+
+    fn push_carry(&mut self, bytes: &[u8]) {
+        let room = LINE_CAP.saturating_sub(self.carry.len());
+        self.carry
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn line(&mut self, line: &[u8], offset: u64, out: &mut Vec<Event>) {
+        let line = &line[..line.len().min(LINE_CAP)];
+        if !self.matcher.in_summary() && !self.anchors.is_match(line) {
+            return;
+        }
+        if let Some(ev) = self.matcher.line(line, offset) {
+            out.push(ev);
+        }
+    }
+
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Event>) {
+        let base = self.pos;
+        self.pos += chunk.len() as u64;
+        let mut i = 0;
+        if self.in_line {
+            let Some(nl) = memchr::memchr(b'\n', chunk) else {
+                self.push_carry(chunk);
+                return;
+            };
+            self.push_carry(&chunk[..nl]);
+            let carry = std::mem::take(&mut self.carry);
+            self.line(&carry, self.line_start, out);
+            self.carry = carry;
+            self.carry.clear();
+            self.in_line = false;
+            i = nl + 1;
+        }
+        let end = memchr::memrchr(b'\n', &chunk[i..]).map_or(i, |r| i + r + 1);
+        while i < end {
+            if self.matcher.in_summary() {
+                let nl =
+                    i + memchr::memchr(b'\n', &chunk[i..end]).expect("region ends with a newline");
+                self.line(&chunk[i..nl], base + i as u64, out);
+                i = nl + 1;
+                continue;
+            }
+            let Some(m) = self.anchors.find(&chunk[i..end]) else {
+                break;
+            };
+            let hit = i + m.start();
+            let ls = memchr::memrchr(b'\n', &chunk[i..hit]).map_or(i, |r| i + r + 1);
+            let nl =
+                hit + memchr::memchr(b'\n', &chunk[hit..end]).expect("region ends with a newline");
+            self.line(&chunk[ls..nl], base + ls as u64, out);
+            i = nl + 1;
+        }
+        if end < chunk.len() {
+            self.in_line = true;
+            self.line_start = base + end as u64;
+            self.push_carry(&chunk[end..]);
+        }
+    }
+
+    /// End of this file: an unfinished last line counts as a line.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        if self.in_line {
+            let carry = std::mem::take(&mut self.carry);
+            self.line(&carry, self.line_start, out);
+            self.carry = carry;
+            self.carry.clear();
+            self.in_line = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

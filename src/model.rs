@@ -1,0 +1,147 @@
+//! Small shared vocabulary: run statuses, test counts and RFC 3339 timestamps.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// No log yet.
+    #[default]
+    Waiting,
+    /// The log exists.
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Terminated,
+    Hung,
+    Unknown,
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Status::Waiting | Status::Running)
+    }
+
+    /// COMPLETED and FAILED are posted; every other ending is only recorded.
+    pub fn is_posted(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Waiting => "WAITING",
+            Status::Running => "RUNNING",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+            Status::Cancelled => "CANCELLED",
+            Status::Terminated => "TERMINATED",
+            Status::Hung => "HUNG",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// A terminal status as written in `ATVM_GROUP_END` / `ATVM_RUN_END` lines
+    /// (case-insensitive; `CANCELED` and `PASSED` are accepted as their usual synonyms).
+    pub fn parse_terminal(word: &str) -> Option<Status> {
+        let w = word.trim().to_ascii_uppercase();
+        Some(match w.as_str() {
+            "COMPLETED" | "PASSED" => Status::Completed,
+            "FAILED" => Status::Failed,
+            "CANCELLED" | "CANCELED" => Status::Cancelled,
+            "TERMINATED" => Status::Terminated,
+            "HUNG" => Status::Hung,
+            "UNKNOWN" => Status::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Test counts from the footer row of Cypress's summary table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tests {
+    pub total: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub pending: u64,
+    pub skipped: u64,
+}
+
+/// A wall-clock instant, stored as RFC 3339 UTC with milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Timestamp(SystemTime::now())
+    }
+
+    pub fn rfc3339(&self) -> String {
+        humantime::format_rfc3339_millis(self.0).to_string()
+    }
+
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        humantime::parse_rfc3339_weak(text).ok().map(Timestamp)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn statuses() {
+        for (s, terminal, posted) in [
+            (Status::Waiting, false, false),
+            (Status::Running, false, false),
+            (Status::Completed, true, true),
+            (Status::Failed, true, true),
+            (Status::Cancelled, true, false),
+            (Status::Terminated, true, false),
+            (Status::Hung, true, false),
+            (Status::Unknown, true, false),
+        ] {
+            assert_eq!(s.is_terminal(), terminal, "{s}");
+            assert_eq!(s.is_posted(), posted, "{s}");
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert_eq!(Status::parse_terminal("failed"), Some(Status::Failed));
+        assert_eq!(Status::parse_terminal("CANCELED"), Some(Status::Cancelled));
+        assert_eq!(Status::parse_terminal("RUNNING"), None);
+        assert_eq!(Status::parse_terminal("great"), None);
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = Timestamp(SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_000_000_123));
+        let s = t.rfc3339();
+        assert!(s.ends_with('Z') && s.contains('T'), "{s}");
+        assert_eq!(Timestamp::parse(&s), Some(t));
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+    }
+}

@@ -1,0 +1,406 @@
+//! The build's directory under the state root: request.json, state.json, the sub-run
+//! files, the marker files and the two locks. Every file is replaced atomically (temp file
+//! in the same directory, fsync, rename, fsync of the directory), so a crash or a full disk
+//! never leaves a half-written file behind.
+//!
+//! Locks (`std::fs::File` locks, i.e. flock):
+//! - `watcher.lock`, held for a watcher's lifetime: a second watcher gets exit 4.
+//! - `state.lock`, held briefly around every state write and every delivery attempt, and
+//!   by `cancel`: it orders a cancel against a post, so that either the post was decided
+//!   and made before the cancel, or none follows it.
+
+use crate::config::Request;
+use crate::error::{Error, Result};
+use crate::machine::{BuildState, Target};
+use crate::model::{Status, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub const REQUEST: &str = "request.json";
+pub const STATE: &str = "state.json";
+pub const CANCELLED: &str = "cancelled.marker";
+pub const POSTED: &str = "posted.marker";
+pub const SUBRUNS: &str = "subruns";
+const WATCHER_LOCK: &str = "watcher.lock";
+const STATE_LOCK: &str = "state.lock";
+
+/// Writes `bytes` to `path` atomically and durably.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o640)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::other(format!("encoding {}: {e}", path.display())))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes).map_err(|e| Error::io("writing", path, e))
+}
+
+/// What a marker file says (informational: its existence is what counts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Marker {
+    pub at: Timestamp,
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+pub enum Loaded {
+    Missing,
+    Found(Box<BuildState>),
+    /// state.json could not be read; it was moved aside to `moved_to`.
+    Corrupt {
+        moved_to: PathBuf,
+        error: String,
+    },
+}
+
+/// Checks that the state root is (or can be made) a writable directory, creating it if
+/// needed. Done before anything else is created.
+pub fn check_state_root(root: &Path) -> Result<()> {
+    if !root.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(root)
+            .map_err(|e| {
+                Error::usage(format!(
+                    "state root {} cannot be created: {e}",
+                    root.display()
+                ))
+            })?;
+    }
+    if !root.is_dir() {
+        return Err(Error::usage(format!(
+            "state root {} is not a directory",
+            root.display()
+        )));
+    }
+    let probe = root.join(format!(".write-probe.{}", std::process::id()));
+    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Error::usage(format!(
+            "state root {} is not writable: {e}",
+            root.display()
+        ))),
+    }
+}
+
+pub struct BuildDir {
+    pub dir: PathBuf,
+    /// The JSON last written per sub-run key: only changed sub-run files are rewritten.
+    written: HashMap<String, Vec<u8>>,
+}
+
+impl BuildDir {
+    pub fn new(state_root: &Path, build_name: &str) -> BuildDir {
+        BuildDir {
+            dir: state_root.join(build_name),
+            written: HashMap::new(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn subrun_dir(&self, key: &str) -> PathBuf {
+        self.dir.join(SUBRUNS).join(key)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    pub fn create(&self) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(&self.dir)
+            .map_err(|e| Error::io("creating", &self.dir, e))
+    }
+
+    fn open_lock(&self, name: &str) -> Result<File> {
+        let p = self.path(name);
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o640)
+            .open(&p)
+            .map_err(|e| Error::io("opening", &p, e))
+    }
+
+    /// The single-instance lock, held until the returned file is dropped.
+    pub fn lock_instance(&self) -> Result<File> {
+        let f = self.open_lock(WATCHER_LOCK)?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Busy(format!(
+                "another watcher already holds build {} ({})",
+                self.dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                self.path(WATCHER_LOCK).display()
+            ))),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(Error::io("locking", &self.path(WATCHER_LOCK), e))
+            }
+        }
+    }
+
+    /// Whether some watcher holds the build right now.
+    pub fn is_watched(&self) -> bool {
+        let Ok(f) = File::open(self.path(WATCHER_LOCK)) else {
+            return false;
+        };
+        matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
+    }
+
+    /// Takes the state lock (waits for it); it is released when the file is dropped.
+    pub fn state_lock(&self) -> Result<File> {
+        let lock = self.open_lock(STATE_LOCK)?;
+        lock.lock()
+            .map_err(|e| Error::io("locking", &self.path(STATE_LOCK), e))?;
+        Ok(lock)
+    }
+
+    pub fn read_request(&self) -> Result<Option<Request>> {
+        let p = self.path(REQUEST);
+        match fs::read(&p) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                Error::usage(format!(
+                    "{} is not a valid request: {e} (fix or remove it)",
+                    p.display()
+                ))
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("reading", &p, e)),
+        }
+    }
+
+    pub fn write_request(&self, r: &Request) -> Result<()> {
+        write_json(&self.path(REQUEST), r)
+    }
+
+    pub fn load_state(&self) -> Result<Loaded> {
+        let p = self.path(STATE);
+        let bytes = match fs::read(&p) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::Missing),
+            Err(e) => return Err(Error::io("reading", &p, e)),
+        };
+        match serde_json::from_slice::<BuildState>(&bytes) {
+            Ok(st) if st.schema == crate::machine::SCHEMA => Ok(Loaded::Found(Box::new(st))),
+            other => {
+                let error = match other {
+                    Ok(st) => format!("unknown schema {}", st.schema),
+                    Err(e) => e.to_string(),
+                };
+                let moved_to = self.path(&format!(
+                    "{STATE}.corrupt-{}",
+                    Timestamp::now().rfc3339().replace(':', "")
+                ));
+                fs::rename(&p, &moved_to).map_err(|e| Error::io("moving aside", &p, e))?;
+                Ok(Loaded::Corrupt { moved_to, error })
+            }
+        }
+    }
+
+    /// Writes state.json and every sub-run file whose content changed.
+    pub fn save(&mut self, st: &BuildState) -> Result<()> {
+        for s in &st.subruns {
+            let mut bytes =
+                serde_json::to_vec_pretty(s).map_err(|e| Error::other(e.to_string()))?;
+            bytes.push(b'\n');
+            if self.written.get(&s.key) == Some(&bytes) {
+                continue;
+            }
+            let dir = self.subrun_dir(&s.key);
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(&dir)
+                .map_err(|e| Error::io("creating", &dir, e))?;
+            let p = dir.join(STATE);
+            write_atomic(&p, &bytes).map_err(|e| Error::io("writing", &p, e))?;
+            self.written.insert(s.key.clone(), bytes);
+        }
+        write_json(&self.path(STATE), st)
+    }
+
+    pub fn posted_marker(&self, st: &BuildState, t: Target) -> PathBuf {
+        match t {
+            Target::Run => self.path(POSTED),
+            Target::Subrun(i) => self.subrun_dir(&st.subruns[i].key).join(POSTED),
+        }
+    }
+
+    pub fn write_posted(&self, st: &BuildState, t: Target) -> Result<()> {
+        let status = match t {
+            Target::Run => st.status,
+            Target::Subrun(i) => st.subruns[i].status,
+        };
+        let p = self.posted_marker(st, t);
+        if let Some(d) = p.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(d)
+                .map_err(|e| Error::io("creating", d, e))?;
+        }
+        write_json(
+            &p,
+            &Marker {
+                at: Timestamp::now(),
+                status: Some(status),
+                reason: None,
+            },
+        )
+    }
+
+    pub fn cancelled(&self) -> Option<Marker> {
+        let p = self.path(CANCELLED);
+        match fs::read(&p) {
+            Ok(bytes) => Some(serde_json::from_slice(&bytes).unwrap_or(Marker {
+                at: Timestamp::now(),
+                status: None,
+                reason: Some("cancelled.marker present".into()),
+            })),
+            Err(_) => None,
+        }
+    }
+
+    pub fn write_cancelled(&self, reason: &str) -> Result<()> {
+        write_json(
+            &self.path(CANCELLED),
+            &Marker {
+                at: Timestamp::now(),
+                status: None,
+                reason: Some(reason.to_string()),
+            },
+        )
+    }
+
+    /// Makes `posted` true for every post whose marker exists (markers win over state.json,
+    /// which may be older or rebuilt). Returns whether anything changed.
+    pub fn apply_posted_markers(&self, st: &mut BuildState) -> bool {
+        let mut changed = false;
+        if !st.categorize && self.path(POSTED).exists() && !st.posted {
+            st.posted = true;
+            st.post_pending = false;
+            st.post_error = None;
+            changed = true;
+        }
+        for i in 0..st.subruns.len() {
+            if !st.subruns[i].posted && self.posted_marker(st, Target::Subrun(i)).exists() {
+                let s = &mut st.subruns[i];
+                s.posted = true;
+                s.post_pending = false;
+                s.post_error = None;
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("atvm-state-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let d = tmp("atomic");
+        let p = d.join("state.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn corrupt_state_is_moved_aside() {
+        let d = tmp("corrupt");
+        let bd = BuildDir::new(&d, "b");
+        bd.create().unwrap();
+        fs::write(bd.path(STATE), b"{\"schema\": 1, \"status\": ").unwrap();
+        match bd.load_state().unwrap() {
+            Loaded::Corrupt { moved_to, .. } => {
+                assert!(moved_to.exists());
+                assert!(!bd.path(STATE).exists());
+            }
+            _ => panic!("expected corrupt"),
+        }
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn instance_lock_is_exclusive() {
+        let d = tmp("lock");
+        let bd = BuildDir::new(&d, "b");
+        bd.create().unwrap();
+        let held = bd.lock_instance().unwrap();
+        assert!(bd.is_watched());
+        let e = bd.lock_instance().unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        drop(held);
+        assert!(!bd.is_watched());
+        assert!(bd.lock_instance().is_ok());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn state_root_checks() {
+        let d = tmp("root");
+        assert!(check_state_root(&d.join("new/deeper")).is_ok());
+        let file = d.join("plain-file");
+        fs::write(&file, b"x").unwrap();
+        assert_eq!(check_state_root(&file).unwrap_err().exit_code(), 2);
+        fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,341 @@
+//! Delivery to the Mattermost incoming webhook. The rules (what counts as delivered, what
+//! is retried, how long to wait) are pure functions; `Poster::send` is the one place that
+//! talks HTTP (ureq, rustls, bundled Mozilla roots plus the system CA bundle,
+//! `HTTPS_PROXY`/`NO_PROXY` from the environment).
+//!
+//! Error texts never hold the webhook URL: they are scrubbed to scheme and host.
+
+use crate::config::{Advanced, Webhook};
+use serde::Serialize;
+use std::time::Duration;
+
+/// The JSON body Mattermost expects.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payload {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+impl Payload {
+    pub fn new(text: String, hook: &Webhook) -> Payload {
+        Payload {
+            text,
+            channel: hook.channel.clone(),
+            username: hook.username.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// 200 with body `ok`.
+    Delivered,
+    /// Worth another attempt (after `after`, if the server said so).
+    Retry {
+        why: String,
+        after: Option<Duration>,
+    },
+    /// Will not get better by retrying.
+    Permanent(String),
+}
+
+/// `Retry-After` as delta-seconds. (The HTTP-date form is not used by Mattermost; it
+/// falls back to the normal backoff.)
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Mattermost's error id and message from a JSON error body, e.g.
+/// `web.incoming_webhook.invalid.app_error: Invalid webhook.`
+fn error_detail(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("");
+    let msg = v.get("message").and_then(|x| x.as_str()).unwrap_or("");
+    let d = [id, msg]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(": ");
+    (!d.is_empty()).then_some(d)
+}
+
+fn short(body: &str) -> String {
+    let one_line: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(120)
+        .collect();
+    one_line.trim().to_string()
+}
+
+/// Classifies an HTTP answer (CONTRACT.md §6).
+pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
+    let detail = error_detail(body).unwrap_or_else(|| short(body));
+    let what = if detail.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status} {detail}")
+    };
+    match status {
+        200 if body.trim() == "ok" => Verdict::Delivered,
+        200 => Verdict::Permanent(format!("HTTP 200 without `ok` (body: {:?})", short(body))),
+        408 | 500 | 502 | 503 | 504 => Verdict::Retry {
+            why: what,
+            after: None,
+        },
+        429 => Verdict::Retry {
+            why: what,
+            after: retry_after.and_then(parse_retry_after),
+        },
+        501 => Verdict::Permanent(format!(
+            "{what} (incoming webhooks are disabled on the server)"
+        )),
+        _ => Verdict::Permanent(what),
+    }
+}
+
+/// Delay before attempt `attempt + 1` (attempt counts from 1): `base · 2^(attempt-1)`,
+/// capped, with jitter `j ∈ [0, 1)` spreading it over [½, 1] of that.
+pub fn backoff(attempt: u32, base: Duration, cap: Duration, j: f64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    exp.min(cap).mul_f64(0.5 + j.clamp(0.0, 1.0) / 2.0)
+}
+
+/// When to try again after a failed attempt, or `None` to give up: at most
+/// `retry_attempts` attempts and `retry_window` since the first one.
+pub fn next_delay(
+    attempts: u32,
+    since_first: Duration,
+    after: Option<Duration>,
+    a: &Advanced,
+    j: f64,
+) -> Option<Duration> {
+    if attempts >= a.retry_attempts {
+        return None;
+    }
+    let delay = after.unwrap_or_else(|| backoff(attempts, a.retry_base, a.retry_cap, j));
+    (since_first + delay <= a.retry_window).then_some(delay)
+}
+
+/// Small jitter source; no need for a cryptographic one.
+pub struct Jitter(u64);
+
+impl Jitter {
+    pub fn new() -> Jitter {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Jitter((t.as_nanos() as u64) ^ ((std::process::id() as u64) << 32) | 1)
+    }
+
+    pub fn sample(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Default for Jitter {
+    fn default() -> Self {
+        Jitter::new()
+    }
+}
+
+/// PEM bundles of the system: `SSL_CERT_FILE`, else the Debian/Ubuntu, RHEL/Fedora and
+/// SUSE locations.
+const CA_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+fn root_certs() -> ureq::tls::RootCerts {
+    use ureq::tls::{Certificate, PemItem};
+    let mut certs: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()))
+        .collect();
+    let bundle = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(CA_BUNDLES.iter().map(std::path::PathBuf::from))
+        .find(|p| p.is_file());
+    if let Some(p) = bundle
+        && let Ok(pem) = std::fs::read(&p)
+    {
+        let before = certs.len();
+        for item in ureq::tls::parse_pem(&pem).flatten() {
+            if let PemItem::Certificate(c) = item {
+                certs.push(c);
+            }
+        }
+        log::debug!(
+            "TLS roots: bundled plus {} from {}",
+            certs.len() - before,
+            p.display()
+        );
+    }
+    certs.into()
+}
+
+pub struct Poster {
+    agent: ureq::Agent,
+    hook: Webhook,
+}
+
+impl Poster {
+    pub fn new(hook: Webhook, timeout: Duration) -> Poster {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(root_certs())
+            .build();
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(concat!("atvm-run-watcher/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls)
+            .build();
+        Poster {
+            agent: config.into(),
+            hook,
+        }
+    }
+
+    pub fn hook(&self) -> &Webhook {
+        &self.hook
+    }
+
+    /// One delivery attempt. A timeout after the request was sent is retried too: a rare
+    /// duplicate is preferred to a lost result (README.md, "Delivery").
+    pub fn send(&self, payload: &Payload) -> Verdict {
+        let body = match serde_json::to_string(payload) {
+            Ok(b) => b,
+            Err(e) => return Verdict::Permanent(format!("cannot encode the message: {e}")),
+        };
+        let res = self
+            .agent
+            .post(self.hook.url())
+            .header("Content-Type", "application/json")
+            .send(body.as_str());
+        match res {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let text = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_to_string()
+                    .unwrap_or_default();
+                match classify(status, &text, retry_after.as_deref()) {
+                    Verdict::Delivered => Verdict::Delivered,
+                    Verdict::Retry { why, after } => Verdict::Retry {
+                        why: self.hook.scrub(&why),
+                        after,
+                    },
+                    Verdict::Permanent(why) => Verdict::Permanent(self.hook.scrub(&why)),
+                }
+            }
+            Err(e) => Verdict::Retry {
+                why: self
+                    .hook
+                    .scrub(&format!("{} unreachable: {e}", self.hook.redacted())),
+                after: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        let invalid = r#"{"id":"web.incoming_webhook.invalid.app_error","message":"Invalid webhook.","detailed_error":"","request_id":"x","status_code":400}"#;
+        let disabled = r#"{"id":"web.incoming_webhook.disabled.app_error","message":"Incoming webhooks have been disabled by the system admin.","status_code":501}"#;
+        #[rustfmt::skip]
+        let cases: Vec<(u16, &str, Option<&str>, Verdict)> = vec![
+            (200, "ok", None, Verdict::Delivered),
+            (200, "ok\n", None, Verdict::Delivered),
+            (200, "", None, Verdict::Permanent("HTTP 200 without `ok` (body: \"\")".into())),
+            (200, "<html>proxy login</html>", None, Verdict::Permanent("HTTP 200 without `ok` (body: \"<html>proxy login</html>\")".into())),
+            (400, invalid, None, Verdict::Permanent("HTTP 400 web.incoming_webhook.invalid.app_error: Invalid webhook.".into())),
+            (401, "", None, Verdict::Permanent("HTTP 401".into())),
+            (403, "Forbidden", None, Verdict::Permanent("HTTP 403 Forbidden".into())),
+            (404, "", None, Verdict::Permanent("HTTP 404".into())),
+            (501, disabled, None, Verdict::Permanent("HTTP 501 web.incoming_webhook.disabled.app_error: Incoming webhooks have been disabled by the system admin. (incoming webhooks are disabled on the server)".into())),
+            (302, "", None, Verdict::Permanent("HTTP 302".into())),
+            (418, "", None, Verdict::Permanent("HTTP 418".into())),
+            (408, "", None, Verdict::Retry { why: "HTTP 408".into(), after: None }),
+            (429, "", Some("7"), Verdict::Retry { why: "HTTP 429".into(), after: Some(Duration::from_secs(7)) }),
+            (429, "", Some("Wed, 21 Oct 2026 07:28:00 GMT"), Verdict::Retry { why: "HTTP 429".into(), after: None }),
+            (500, "", None, Verdict::Retry { why: "HTTP 500".into(), after: None }),
+            (502, "bad gateway", None, Verdict::Retry { why: "HTTP 502 bad gateway".into(), after: None }),
+            (503, "", None, Verdict::Retry { why: "HTTP 503".into(), after: None }),
+            (504, "", None, Verdict::Retry { why: "HTTP 504".into(), after: None }),
+        ];
+        for (status, body, ra, want) in cases {
+            assert_eq!(classify(status, body, ra), want, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let (b, cap) = (Duration::from_secs(1), Duration::from_secs(60));
+        assert_eq!(backoff(1, b, cap, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(2, b, cap, 1.0), Duration::from_secs(2));
+        assert_eq!(backoff(4, b, cap, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(10, b, cap, 1.0), cap);
+        assert_eq!(backoff(40, b, cap, 1.0), cap);
+        assert_eq!(backoff(3, b, cap, 0.0), Duration::from_secs(2));
+        let mut j = Jitter::new();
+        for _ in 0..1000 {
+            let x = j.sample();
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+
+    #[test]
+    fn retry_budget() {
+        let a = Advanced::resolve(&crate::config::Env::default()).unwrap();
+        assert_eq!(
+            next_delay(1, Duration::ZERO, None, &a, 1.0),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            next_delay(7, Duration::from_secs(100), None, &a, 1.0),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            next_delay(8, Duration::ZERO, None, &a, 1.0),
+            None,
+            "8 attempts at most"
+        );
+        assert_eq!(
+            next_delay(2, Duration::from_secs(599), None, &a, 1.0),
+            None,
+            "10 minutes at most"
+        );
+        assert_eq!(
+            next_delay(2, Duration::ZERO, Some(Duration::from_secs(30)), &a, 0.0),
+            Some(Duration::from_secs(30)),
+            "Retry-After wins"
+        );
+        assert_eq!(
+            next_delay(2, Duration::ZERO, Some(Duration::from_secs(3600)), &a, 0.0),
+            None
+        );
+    }
+}
