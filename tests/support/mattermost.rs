@@ -1,0 +1,252 @@
+//! A fake Mattermost incoming-webhook server on 127.0.0.1 that answers as Mattermost does:
+//! `200 ok`; `400` with a JSON error id for a payload it cannot parse or a hook it does not
+//! know; `403`, `404`, `501` (webhooks disabled); `429` with `Retry-After`; `5xx`. Tests
+//! script the answers; every request is recorded and can be awaited.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+pub const HOOK_ID: &str = "xk3f9b7secrethookid4ns0a";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Ok,
+    /// 400, as for a body that is not a valid payload.
+    BadPayload,
+    /// 400, as for an unknown or deleted hook.
+    UnknownHook,
+    Forbidden,
+    NotFound,
+    /// 501: incoming webhooks are disabled on the server.
+    Disabled,
+    /// 429 with `Retry-After: secs`.
+    TooMany(u64),
+    /// Any 5xx.
+    ServerError(u16),
+    /// 200 with another body.
+    OkWithout(&'static str),
+    /// Close the connection without answering (after reading the request).
+    Drop,
+    /// Wait this long, then answer `ok` (the client may have given up by then).
+    Slow(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub json: Option<serde_json::Value>,
+    pub at: Instant,
+    /// What the server answered.
+    pub answer: Answer,
+}
+
+impl Received {
+    pub fn text(&self) -> String {
+        self.json.as_ref().and_then(|j| j["text"].as_str()).unwrap_or_default().to_string()
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    script: VecDeque<Answer>,
+    /// Answer when the script is empty.
+    default: Option<Answer>,
+    received: Vec<Received>,
+}
+
+#[derive(Clone)]
+pub struct FakeMattermost {
+    port: u16,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+}
+
+fn respond(stream: &mut TcpStream, code: u16, reason: &str, body: &str, extra: &[(&str, String)]) {
+    let ctype = if body.starts_with('{') { "application/json" } else { "text/plain" };
+    let mut head = format!("HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+    let _ = stream.flush();
+}
+
+fn app_error(id: &str, message: &str, code: u16) -> String {
+    serde_json::json!({
+        "id": id,
+        "message": message,
+        "detailed_error": "",
+        "request_id": "tf8qy4bkfjrpjkyr5xxgnm6rkr",
+        "status_code": code,
+    })
+    .to_string()
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, String)> {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut r = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let get = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(len, 0);
+        r.read_exact(&mut body).ok()?;
+    } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).ok()?;
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    }
+    Some((path, headers, String::from_utf8_lossy(&body).into_owned()))
+}
+
+impl FakeMattermost {
+    pub fn start() -> FakeMattermost {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
+        let s2 = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let s3 = s2.clone();
+                std::thread::spawn(move || serve(stream, s3));
+            }
+        });
+        FakeMattermost { port, shared }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks/{HOOK_ID}", self.port)
+    }
+
+    /// A URL this server does not know (answers 400 invalid webhook).
+    pub fn unknown_hook_url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks/doesnotexist000000000000", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Answers for the next requests, in order; afterwards the default (`ok`).
+    pub fn script(&self, answers: &[Answer]) {
+        self.shared.0.lock().unwrap().script.extend(answers.iter().cloned());
+    }
+
+    /// The answer once the script is used up.
+    pub fn set_default(&self, a: Answer) {
+        self.shared.0.lock().unwrap().default = Some(a);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.0.lock().unwrap().received.clone()
+    }
+
+    /// Requests answered with `ok`.
+    pub fn delivered(&self) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.answer == Answer::Ok).collect()
+    }
+
+    /// Waits until at least `n` requests arrived; panics after `timeout`.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let (m, cv) = &*self.shared;
+        let deadline = Instant::now() + timeout;
+        let mut g = m.lock().unwrap();
+        while g.received.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "expected {n} request(s) within {timeout:?}, got {}", g.received.len());
+            g = cv.wait_timeout(g, left).unwrap().0;
+        }
+        g.received.clone()
+    }
+}
+
+fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
+    let Some((path, headers, body)) = read_request(&mut stream) else { return };
+    let at = Instant::now();
+    let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let valid_payload = json.as_ref().is_some_and(|j| j["text"].as_str().is_some_and(|t| !t.is_empty()));
+    let answer = if path != format!("/hooks/{HOOK_ID}") {
+        Answer::UnknownHook
+    } else if !valid_payload {
+        Answer::BadPayload
+    } else {
+        let mut g = shared.0.lock().unwrap();
+        let d = g.default.clone();
+        g.script.pop_front().or(d).unwrap_or(Answer::Ok)
+    };
+    {
+        let (m, cv) = &*shared;
+        m.lock().unwrap().received.push(Received { path, headers, body, json, at, answer: answer.clone() });
+        cv.notify_all();
+    }
+    match answer {
+        Answer::Ok => respond(&mut stream, 200, "OK", "ok", &[]),
+        Answer::OkWithout(b) => respond(&mut stream, 200, "OK", b, &[]),
+        Answer::BadPayload => respond(
+            &mut stream,
+            400,
+            "Bad Request",
+            &app_error("web.incoming_webhook.parse.app_error", "Unable to parse incoming data.", 400),
+            &[],
+        ),
+        Answer::UnknownHook => respond(
+            &mut stream,
+            400,
+            "Bad Request",
+            &app_error("web.incoming_webhook.invalid.app_error", "Invalid webhook.", 400),
+            &[],
+        ),
+        Answer::Forbidden => respond(&mut stream, 403, "Forbidden", &app_error("api.context.permissions.app_error", "You do not have the appropriate permissions.", 403), &[]),
+        Answer::NotFound => respond(&mut stream, 404, "Not Found", "404 page not found", &[]),
+        Answer::Disabled => respond(
+            &mut stream,
+            501,
+            "Not Implemented",
+            &app_error("web.incoming_webhook.disabled.app_error", "Incoming webhooks have been disabled by the system admin.", 501),
+            &[],
+        ),
+        Answer::TooMany(secs) => respond(
+            &mut stream,
+            429,
+            "Too Many Requests",
+            &app_error("api.context.rate_limited.app_error", "Too many requests", 429),
+            &[("Retry-After", secs.to_string()), ("X-Ratelimit-Reset", secs.to_string())],
+        ),
+        Answer::ServerError(code) => respond(&mut stream, code, "Server Error", "upstream failure", &[]),
+        Answer::Drop => drop(stream),
+        Answer::Slow(d) => {
+            std::thread::sleep(d);
+            respond(&mut stream, 200, "OK", "ok", &[]);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Shared harness of the integration tests: a temporary sandbox (state root and log
+//! directory), the real binary run in it with a clean environment, a fake Mattermost on
+//! 127.0.0.1, Cypress-shaped log output, and waiting for conditions (never fixed sleeps).
+
+#![allow(dead_code)]
+
+pub mod cypress;
+pub mod mattermost;
+
+pub use cypress::{Spec, Style};
+pub use mattermost::{Answer, FakeMattermost};
+
+use serde_json::Value;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_atvm-run-watcher");
+pub const WAIT: Duration = Duration::from_secs(20);
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// Polls `cond` every few milliseconds until it holds; panics with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub state_root: PathBuf,
+    pub log_dir: PathBuf,
+    /// Extra environment for every command.
+    pub env: Vec<(String, String)>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.root);
+        } else {
+            eprintln!("sandbox kept for inspection: {}", self.root.display());
+        }
+    }
+}
+
+/// A watcher process started by a test; its stdout and stderr go to files.
+pub struct Watcher {
+    pub child: Child,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Watcher {
+    /// Waits for the exit; panics after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("watcher did not exit within {timeout:?}; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn code(&mut self) -> i32 {
+        self.wait(WAIT).code().unwrap_or(-1)
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(unused_imports)]
+pub use libc::{SIGCONT, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
+
+impl Sandbox {
+    pub fn new(name: &str) -> Sandbox {
+        let base = std::env::var_os("CARGO_TARGET_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let root = base.join(format!("it-{name}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst)));
+        let _ = fs::remove_dir_all(&root);
+        let state_root = root.join("state");
+        let log_dir = root.join("logs");
+        fs::create_dir_all(&state_root).unwrap();
+        fs::create_dir_all(&log_dir).unwrap();
+        Sandbox { root, state_root, log_dir, env: Vec::new() }
+    }
+
+    pub fn log(&self, build: &str) -> PathBuf {
+        self.log_dir.join(format!("{build}.log"))
+    }
+
+    pub fn build_dir(&self, build: &str) -> PathBuf {
+        self.state_root.join(build)
+    }
+
+    pub fn append(&self, build: &str, bytes: &[u8]) {
+        let mut f = OpenOptions::new().create(true).append(true).open(self.log(build)).unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    pub fn append_lines(&self, build: &str, lines: &[String], style: Style) {
+        self.append(build, &cypress::render(lines, style));
+    }
+
+    /// The binary with a clean environment pointing at this sandbox.
+    pub fn cmd(&self, hook: Option<&str>) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("ATVM_WATCHER_STATE_ROOT", &self.state_root)
+            .env("ATVM_WATCHER_LOG_DIR", &self.log_dir)
+            .env("ATVM_WATCHER_RETRY_BASE", "100ms")
+            .env("ATVM_WATCHER_RETRY_CAP", "1s")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("RUST_LOG", "info");
+        if let Some(h) = hook {
+            c.env("MATTERMOST_ATVM_WEBHOOK", h);
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, hook: Option<&str>, args: &[&str]) -> Output {
+        self.cmd(hook).args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Starts a watcher in the background.
+    pub fn spawn(&self, hook: Option<&str>, args: &[&str]) -> Watcher {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let stdout = self.root.join(format!("watcher-{n}.out"));
+        let stderr = self.root.join(format!("watcher-{n}.err"));
+        let child = self
+            .cmd(hook)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).unwrap())
+            .stderr(fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Watcher { child, stdout, stderr }
+    }
+
+    pub fn watch(&self, hook: &FakeMattermost, build: &str, extra: &[&str]) -> Watcher {
+        let url = hook.url();
+        let mut args = vec!["--build-name", build];
+        args.extend_from_slice(extra);
+        self.spawn(Some(&url), &args)
+    }
+
+    pub fn state(&self, build: &str) -> Value {
+        let p = self.build_dir(build).join("state.json");
+        serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+    }
+
+    pub fn try_state(&self, build: &str) -> Option<Value> {
+        fs::read(self.build_dir(build).join("state.json")).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Waits until state.json says `status`.
+    pub fn wait_status(&self, build: &str, status: &str) -> Value {
+        let mut last = None;
+        wait_until(&format!("{build} to be {status}"), WAIT, || {
+            last = self.try_state(build);
+            last.as_ref().is_some_and(|s| s["status"] == status)
+        });
+        last.unwrap()
+    }
+
+    pub fn marker(&self, build: &str, rel: &str) -> bool {
+        self.build_dir(build).join(rel).exists()
+    }
+
+    /// Every file under the sandbox, as text (for secret checks).
+    pub fn all_text(&self) -> String {
+        fn walk(p: &Path, out: &mut String) {
+            if let Ok(rd) = fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p, out);
+                    } else if let Ok(b) = fs::read(&p) {
+                        out.push_str(&String::from_utf8_lossy(&b));
+                    }
+                }
+            }
+        }
+        let mut s = String::new();
+        walk(&self.root, &mut s);
+        s
+    }
+}
+
+/// A finished Cypress run's lines.
+pub fn completed_run() -> Vec<String> {
+    cypress::run(&[Spec::passed("login.cy.js", 3), Spec::passed("migrate/linux_vm.cy.js", 4)])
+}
+
+pub fn failed_run() -> Vec<String> {
+    cypress::run(&[
+        Spec::passed("login.cy.js", 3),
+        Spec::failed("migrate/windows_server_2022_dynamic_disks_uefi.cy.js", 6, 2),
+    ])
+}
