@@ -282,13 +282,6 @@ impl Watcher {
     fn save(&mut self) -> Result<()> {
         let lock = self.bd.state_lock()?;
         self.apply_cancel_marker();
-        if let Some(id) = self.follower.current() {
-            self.machine.state.log_position = Some(LogPosition {
-                offset: self.scanner.resume_offset(),
-                dev: id.dev,
-                inode: id.ino,
-            });
-        }
         self.bd.save(&self.machine.state)?;
         drop(lock);
         self.dirty = false;
@@ -329,6 +322,13 @@ impl Watcher {
         feed.flush_events();
         let (items, grew) = (std::mem::take(&mut feed.items), feed.grew);
         self.absorb(items, grew);
+        if let Some(id) = self.follower.current() {
+            self.machine.state.log_position = Some(LogPosition {
+                offset: self.scanner.resume_offset(),
+                dev: id.dev,
+                inode: id.ino,
+            });
+        }
         res.map_err(|e| Error::other(format!("reading {}: {e}", self.cfg.log_file.display())))
     }
 

@@ -15,9 +15,28 @@ fn posts_of(hook: &FakeMattermost) -> usize {
 fn completed_run_is_posted_once_with_its_details() {
     let sb = Sandbox::new("completed");
     let hook = FakeMattermost::start();
-    let mut w = sb.watch(&hook, "nightly-42", &["--template", "rhel9-ocp", "--config-family", "vmware", "--migration-style", "warm", "--integration-plugin", "vddk", "--scope-description", "full regression"]);
+    let mut w = sb.watch(
+        &hook,
+        "nightly-42",
+        &[
+            "--template",
+            "rhel9-ocp",
+            "--config-family",
+            "vmware",
+            "--migration-style",
+            "warm",
+            "--integration-plugin",
+            "vddk",
+            "--scope-description",
+            "full regression",
+        ],
+    );
     sb.wait_status("nightly-42", "WAITING");
-    sb.append_lines("nightly-42", &cypress::atvm_preamble("nightly-42"), Style::PLAIN);
+    sb.append_lines(
+        "nightly-42",
+        &cypress::atvm_preamble("nightly-42"),
+        Style::PLAIN,
+    );
     sb.wait_status("nightly-42", "RUNNING");
     let lines = completed_run();
     let (head, tail) = lines.split_at(lines.len() / 2);
@@ -27,8 +46,20 @@ fn completed_run_is_posted_once_with_its_details() {
     let got = hook.received();
     assert_eq!(got.len(), 1);
     let text = got[0].text();
-    assert!(text.starts_with("#### :white_check_mark: ATVM run COMPLETED · nightly-42"), "{text}");
-    for want in ["rhel9-ocp", "vmware", "warm", "vddk", "full regression", "7 tests: 7 passed", "12:41", "nightly-42.log"] {
+    assert!(
+        text.starts_with("#### :white_check_mark: ATVM run COMPLETED · nightly-42"),
+        "{text}"
+    );
+    for want in [
+        "rhel9-ocp",
+        "vmware",
+        "warm",
+        "vddk",
+        "full regression",
+        "7 tests: 7 passed",
+        "12:41",
+        "nightly-42.log",
+    ] {
         assert!(text.contains(want), "{want} missing in:\n{text}");
     }
     let st = sb.state("nightly-42");
@@ -38,7 +69,9 @@ fn completed_run_is_posted_once_with_its_details() {
     assert_eq!(st["tests"]["total"], 7);
     assert!(st["finished_at"].is_string());
     assert!(sb.marker("nightly-42", "posted.marker"));
-    let req: serde_json::Value = serde_json::from_slice(&fs::read(sb.build_dir("nightly-42").join("request.json")).unwrap()).unwrap();
+    let req: serde_json::Value =
+        serde_json::from_slice(&fs::read(sb.build_dir("nightly-42").join("request.json")).unwrap())
+            .unwrap();
     assert_eq!(req["template"], "rhel9-ocp");
     assert!(w.stderr().contains("RUNNING → COMPLETED"), "{}", w.stderr());
 }
@@ -48,11 +81,25 @@ fn failed_run_lists_failed_specs() {
     let sb = Sandbox::new("failed");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "b-failed", &[]);
-    sb.append_lines("b-failed", &failed_run(), Style { crlf: true, timestamps: true, colour: false });
+    sb.append_lines(
+        "b-failed",
+        &failed_run(),
+        Style {
+            crlf: true,
+            timestamps: true,
+            colour: false,
+        },
+    );
     assert_eq!(w.code(), 0, "{}", w.stderr());
     let text = hook.wait_for(1, WAIT)[0].text();
-    assert!(text.starts_with("#### :x: ATVM run FAILED · b-failed"), "{text}");
-    assert!(text.contains("migrate/windows\\_server\\_2022\\_dynamic\\_disks\\_uefi.cy.js"), "{text}");
+    assert!(
+        text.starts_with("#### :x: ATVM run FAILED · b-failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("migrate/windows\\_server\\_2022\\_dynamic\\_disks\\_uefi.cy.js"),
+        "{text}"
+    );
     assert_eq!(sb.state("b-failed")["status"], "FAILED");
     assert_eq!(posts_of(&hook), 1);
 }
@@ -65,10 +112,20 @@ fn log_finished_before_the_watcher_started() {
     let mut w = sb.watch(&hook, "early", &[]);
     assert_eq!(w.code(), 0);
     assert_eq!(posts_of(&hook), 1);
+    let size = fs::metadata(sb.log("early")).unwrap().len();
+    assert_eq!(
+        sb.state("early")["log_position"]["offset"],
+        size,
+        "the whole log was consumed"
+    );
     // A second start of a finished, posted build exits 0 at once and posts nothing.
     let mut again = sb.watch(&hook, "early", &[]);
     assert_eq!(again.code(), 0);
-    assert!(again.stderr().contains("already finished"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("already finished"),
+        "{}",
+        again.stderr()
+    );
     assert_eq!(hook.received().len(), 1);
 }
 
@@ -77,11 +134,16 @@ fn log_and_its_directory_appearing_late() {
     let mut sb = Sandbox::new("late");
     let hook = FakeMattermost::start();
     let deep = sb.root.join("not/yet/there");
-    sb.env.push(("ATVM_WATCHER_LOG_DIR".into(), deep.to_string_lossy().into()));
+    sb.env
+        .push(("ATVM_WATCHER_LOG_DIR".into(), deep.to_string_lossy().into()));
     let mut w = sb.watch(&hook, "late", &[]);
     sb.wait_status("late", "WAITING");
     fs::create_dir_all(&deep).unwrap();
-    fs::write(deep.join("late.log"), cypress::render(&completed_run(), Style::PLAIN)).unwrap();
+    fs::write(
+        deep.join("late.log"),
+        cypress::render(&completed_run(), Style::PLAIN),
+    )
+    .unwrap();
     assert_eq!(w.code(), 0, "{}", w.stderr());
     assert_eq!(sb.state("late")["status"], "COMPLETED");
     assert_eq!(posts_of(&hook), 1);
@@ -111,7 +173,12 @@ fn no_log_within_start_timeout_is_unknown() {
     assert_eq!(w.code(), 0);
     let st = sb.state("never");
     assert_eq!(st["status"], "UNKNOWN");
-    assert!(st["reason"].as_str().unwrap().contains("no log file appeared"));
+    assert!(
+        st["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no log file appeared")
+    );
     assert_eq!(hook.received().len(), 0);
 }
 
@@ -134,7 +201,10 @@ fn pid_exit_without_result() {
     let sb = Sandbox::new("pid");
     let hook = FakeMattermost::start();
     // Before any run started: UNKNOWN.
-    let mut p1 = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let mut p1 = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     let pid1 = p1.id().to_string();
     let mut w1 = sb.watch(&hook, "p1", &["--pid", &pid1]);
     sb.wait_status("p1", "WAITING");
@@ -144,18 +214,30 @@ fn pid_exit_without_result() {
     assert_eq!(sb.state("p1")["status"], "UNKNOWN");
 
     // After (Run Starting): TERMINATED.
-    let mut p2 = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let mut p2 = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     let pid2 = p2.id().to_string();
     let mut w2 = sb.watch(&hook, "p2", &["--pid", &pid2]);
-    sb.append_lines("p2", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]), Style::PLAIN);
-    wait_until("run start seen", WAIT, || sb.try_state("p2").is_some_and(|s| s["run_seen"] == true));
+    sb.append_lines(
+        "p2",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::PLAIN,
+    );
+    wait_until("run start seen", WAIT, || {
+        sb.try_state("p2").is_some_and(|s| s["run_seen"] == true)
+    });
     p2.kill().unwrap();
     p2.wait().unwrap();
     assert_eq!(w2.code(), 0);
     assert_eq!(sb.state("p2")["status"], "TERMINATED");
 
     // The process exits right after the result: the result wins.
-    let mut p3 = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let mut p3 = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     let pid3 = p3.id().to_string();
     let mut w3 = sb.watch(&hook, "p3", &["--pid", &pid3]);
     sb.wait_status("p3", "WAITING");
@@ -175,10 +257,22 @@ fn truncated_log_is_read_again_from_the_start() {
     let mut first = cypress::run_starting(&[Spec::passed("old.cy.js", 1)]);
     first.extend(cypress::spec_start(&Spec::passed("old.cy.js", 1), 1, 1));
     sb.append_lines("tr", &first, Style::PLAIN);
-    wait_until("progress seen", WAIT, || sb.try_state("tr").is_some_and(|s| s["progress"]["index"] == 1));
-    fs::OpenOptions::new().write(true).open(sb.log("tr")).unwrap().set_len(0).unwrap();
+    wait_until("progress seen", WAIT, || {
+        sb.try_state("tr")
+            .is_some_and(|s| s["progress"]["index"] == 1)
+    });
+    fs::OpenOptions::new()
+        .write(true)
+        .open(sb.log("tr"))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
     // Shorter than before, so the truncation is visible by size.
-    sb.append_lines("tr", &cypress::run_finished(&[Spec::failed("new.cy.js", 2, 1)], "00:09"), Style::PLAIN);
+    sb.append_lines(
+        "tr",
+        &cypress::run_finished(&[Spec::failed("new.cy.js", 2, 1)], "00:09"),
+        Style::PLAIN,
+    );
     assert_eq!(w.code(), 0, "{}", w.stderr());
     let st = sb.state("tr");
     assert_eq!(st["status"], "FAILED");
@@ -191,13 +285,27 @@ fn rotation_drains_the_old_file_then_follows_the_new() {
     let sb = Sandbox::new("rotate");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "rot", &[]);
-    sb.append_lines("rot", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]), Style::PLAIN);
-    wait_until("run start seen", WAIT, || sb.try_state("rot").is_some_and(|s| s["run_seen"] == true));
+    sb.append_lines(
+        "rot",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::PLAIN,
+    );
+    wait_until("run start seen", WAIT, || {
+        sb.try_state("rot").is_some_and(|s| s["run_seen"] == true)
+    });
     // Freeze the watcher so that it can only see the result by draining the rotated file.
     w.signal(SIGSTOP);
-    sb.append_lines("rot", &cypress::run_finished(&[Spec::passed("a.cy.js", 1)], "00:33"), Style::PLAIN);
+    sb.append_lines(
+        "rot",
+        &cypress::run_finished(&[Spec::passed("a.cy.js", 1)], "00:33"),
+        Style::PLAIN,
+    );
     fs::rename(sb.log("rot"), sb.log_dir.join("rot.log.1")).unwrap();
-    sb.append_lines("rot", &["[atvm] a new log after rotation".to_string()], Style::PLAIN);
+    sb.append_lines(
+        "rot",
+        &["[atvm] a new log after rotation".to_string()],
+        Style::PLAIN,
+    );
     w.signal(SIGCONT);
     assert_eq!(w.code(), 0, "{}", w.stderr());
     let st = sb.state("rot");
@@ -211,8 +319,14 @@ fn deleted_and_recreated_log() {
     let sb = Sandbox::new("recreate");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "rc", &[]);
-    sb.append_lines("rc", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]), Style::PLAIN);
-    wait_until("run start seen", WAIT, || sb.try_state("rc").is_some_and(|s| s["run_seen"] == true));
+    sb.append_lines(
+        "rc",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::PLAIN,
+    );
+    wait_until("run start seen", WAIT, || {
+        sb.try_state("rc").is_some_and(|s| s["run_seen"] == true)
+    });
     fs::remove_file(sb.log("rc")).unwrap();
     assert!(w.running());
     sb.append_lines("rc", &failed_run(), Style::ALL);
@@ -226,8 +340,14 @@ fn sigkill_then_restart_posts_once() {
     let sb = Sandbox::new("sigkill");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "k", &[]);
-    sb.append_lines("k", &cypress::run_starting(&[Spec::passed("a.cy.js", 3)]), Style::PLAIN);
-    wait_until("run start saved", WAIT, || sb.try_state("k").is_some_and(|s| s["run_seen"] == true));
+    sb.append_lines(
+        "k",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 3)]),
+        Style::PLAIN,
+    );
+    wait_until("run start saved", WAIT, || {
+        sb.try_state("k").is_some_and(|s| s["run_seen"] == true)
+    });
     w.signal(SIGKILL);
     w.wait(WAIT);
     sb.append_lines("k", &completed_run()[13..], Style::PLAIN);
@@ -246,15 +366,25 @@ fn sigterm_saves_and_a_restart_resumes() {
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "st", &[]);
     let lines = completed_run();
-    let cut = lines.iter().position(|l| l.contains("(Run Finished)")).unwrap() - 2;
+    let cut = lines
+        .iter()
+        .position(|l| l.contains("(Run Finished)"))
+        .unwrap()
+        - 2;
     sb.append_lines("st", &lines[..cut], Style::PLAIN);
     let size = fs::metadata(sb.log("st")).unwrap().len();
-    wait_until("progress 2 of 2 saved", WAIT, || sb.try_state("st").is_some_and(|s| s["progress"]["index"] == 2));
+    wait_until("progress 2 of 2 saved", WAIT, || {
+        sb.try_state("st")
+            .is_some_and(|s| s["progress"]["index"] == 2)
+    });
     w.signal(SIGTERM);
     assert_eq!(w.code(), 0);
     let st = sb.state("st");
     assert_eq!(st["status"], "RUNNING");
-    assert_eq!(st["log_position"]["offset"], size, "the position is saved on SIGTERM");
+    assert_eq!(
+        st["log_position"]["offset"], size,
+        "the position is saved on SIGTERM"
+    );
     sb.append_lines("st", &lines[cut..], Style::PLAIN);
     let mut w2 = sb.watch(&hook, "st", &[]);
     assert_eq!(w2.code(), 0, "{}", w2.stderr());
@@ -266,14 +396,22 @@ fn sigterm_saves_and_a_restart_resumes() {
 fn server_errors_are_retried_until_ok() {
     let sb = Sandbox::new("5xx");
     let hook = FakeMattermost::start();
-    hook.script(&[Answer::ServerError(503), Answer::ServerError(500), Answer::Drop, Answer::ServerError(502)]);
+    hook.script(&[
+        Answer::ServerError(503),
+        Answer::ServerError(500),
+        Answer::Drop,
+        Answer::ServerError(502),
+    ]);
     sb.append_lines("r", &completed_run(), Style::PLAIN);
     let mut w = sb.watch(&hook, "r", &[]);
     assert_eq!(w.code(), 0, "{}", w.stderr());
     let got = hook.received();
     assert_eq!(got.len(), 5);
     assert_eq!(posts_of(&hook), 1);
-    assert!(got.windows(2).all(|p| p[0].text() == p[1].text()), "every attempt sends the same message");
+    assert!(
+        got.windows(2).all(|p| p[0].text() == p[1].text()),
+        "every attempt sends the same message"
+    );
     assert!(w.stderr().contains("HTTP 503"), "{}", w.stderr());
 }
 
@@ -288,7 +426,10 @@ fn rate_limit_honours_retry_after() {
     let got = hook.received();
     assert_eq!(got.len(), 2);
     let gap = got[1].at - got[0].at;
-    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}, Retry-After said 1s");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "retried after {gap:?}, Retry-After said 1s"
+    );
 }
 
 #[test]
@@ -302,7 +443,13 @@ fn permanent_failure_exits_3_and_next_start_delivers() {
     assert_eq!(st["status"], "FAILED");
     assert_eq!(st["post_pending"], true);
     assert_eq!(st["posted"], false);
-    assert!(st["post_error"].as_str().unwrap().contains("web.incoming_webhook.invalid.app_error"), "{st}");
+    assert!(
+        st["post_error"]
+            .as_str()
+            .unwrap()
+            .contains("web.incoming_webhook.invalid.app_error"),
+        "{st}"
+    );
     assert!(!sb.marker("p", "posted.marker"));
     assert_eq!(hook.received().len(), 1, "a 400 is not retried");
 
@@ -316,7 +463,15 @@ fn permanent_failure_exits_3_and_next_start_delivers() {
 
 #[test]
 fn permanent_answers_are_not_retried() {
-    for (i, answer) in [Answer::Forbidden, Answer::NotFound, Answer::Disabled, Answer::OkWithout("")].into_iter().enumerate() {
+    for (i, answer) in [
+        Answer::Forbidden,
+        Answer::NotFound,
+        Answer::Disabled,
+        Answer::OkWithout(""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let sb = Sandbox::new("perm");
         let hook = FakeMattermost::start();
         hook.set_default(answer.clone());
@@ -331,14 +486,20 @@ fn permanent_answers_are_not_retried() {
 #[test]
 fn retries_give_up_after_the_attempt_budget() {
     let mut sb = Sandbox::new("budget");
-    sb.env.push(("ATVM_WATCHER_RETRY_ATTEMPTS".into(), "3".into()));
+    sb.env
+        .push(("ATVM_WATCHER_RETRY_ATTEMPTS".into(), "3".into()));
     let hook = FakeMattermost::start();
     hook.set_default(Answer::ServerError(503));
     sb.append_lines("g", &completed_run(), Style::PLAIN);
     let mut w = sb.watch(&hook, "g", &[]);
     assert_eq!(w.code(), 3);
     assert_eq!(hook.received().len(), 3);
-    assert!(sb.state("g")["post_error"].as_str().unwrap().contains("gave up after 3"));
+    assert!(
+        sb.state("g")["post_error"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 3")
+    );
 }
 
 #[test]
@@ -348,8 +509,15 @@ fn a_second_watcher_for_the_same_build_exits_4() {
     let mut first = sb.watch(&hook, "dup", &[]);
     sb.wait_status("dup", "WAITING");
     let out = sb.run(Some(&hook.url()), &["--build-name", "dup"]);
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("another watcher already holds build dup"));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another watcher already holds build dup")
+    );
     assert!(first.running());
     sb.append_lines("dup", &completed_run(), Style::PLAIN);
     assert_eq!(first.code(), 0);
@@ -365,15 +533,36 @@ fn corrupt_state_is_rebuilt_and_markers_prevent_duplicates() {
     assert_eq!(w.code(), 0);
     assert_eq!(hook.received().len(), 1);
 
-    fs::write(sb.build_dir("c").join("state.json"), b"{\"schema\": 1, \"status\": \"COMPL").unwrap();
+    fs::write(
+        sb.build_dir("c").join("state.json"),
+        b"{\"schema\": 1, \"status\": \"COMPL",
+    )
+    .unwrap();
     let mut w2 = sb.watch(&hook, "c", &[]);
     assert_eq!(w2.code(), 0, "{}", w2.stderr());
-    assert!(w2.stderr().contains("state.json was unreadable"), "{}", w2.stderr());
-    assert_eq!(hook.received().len(), 1, "posted.marker prevents a second post");
+    assert!(
+        w2.stderr().contains("state.json was unreadable"),
+        "{}",
+        w2.stderr()
+    );
+    assert_eq!(
+        hook.received().len(),
+        1,
+        "posted.marker prevents a second post"
+    );
     let st = sb.state("c");
     assert_eq!(st["status"], "COMPLETED");
     assert_eq!(st["posted"], true);
-    let aside = fs::read_dir(sb.build_dir("c")).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("state.json.corrupt-")).count();
+    let aside = fs::read_dir(sb.build_dir("c"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("state.json.corrupt-")
+        })
+        .count();
     assert_eq!(aside, 1);
 
     // Without a marker, the rebuilt state posts (once).
@@ -389,14 +578,24 @@ fn huge_line_and_binary_noise_do_not_stop_the_watcher() {
     let sb = Sandbox::new("noise");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "n", &[]);
-    sb.append_lines("n", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]), Style::ALL);
+    sb.append_lines(
+        "n",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::ALL,
+    );
     let mut big = vec![b'A'; 8 << 20];
     big.push(b'\n');
     sb.append("n", &big);
-    let noise: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let noise: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     sb.append("n", &noise);
     sb.append("n", b"\n");
-    sb.append_lines("n", &cypress::run_finished(&[Spec::passed("a.cy.js", 1)], "00:02"), Style::ALL);
+    sb.append_lines(
+        "n",
+        &cypress::run_finished(&[Spec::passed("a.cy.js", 1)], "00:02"),
+        Style::ALL,
+    );
     assert_eq!(w.code(), 0, "{}", w.stderr());
     assert_eq!(sb.state("n")["status"], "COMPLETED");
     assert_eq!(posts_of(&hook), 1);
@@ -405,7 +604,8 @@ fn huge_line_and_binary_noise_do_not_stop_the_watcher() {
 #[test]
 fn the_webhook_secret_never_leaks() {
     let mut sb = Sandbox::new("secret");
-    sb.env.push(("ATVM_WATCHER_RETRY_ATTEMPTS".into(), "2".into()));
+    sb.env
+        .push(("ATVM_WATCHER_RETRY_ATTEMPTS".into(), "2".into()));
     let hook = FakeMattermost::start();
     hook.script(&[Answer::Drop]);
     sb.append_lines("s", &completed_run(), Style::PLAIN);
@@ -416,9 +616,23 @@ fn the_webhook_secret_never_leaks() {
     let dead = format!("http://127.0.0.1:9/hooks/{}", mattermost::HOOK_ID);
     let mut w2 = sb.spawn(Some(&dead), &["--build-name", "s2"]);
     assert_eq!(w2.code(), 3, "{}", w2.stderr());
-    let everything = format!("{}{}{}{}{}", sb.all_text(), w.stderr(), w.stdout(), w2.stderr(), w2.stdout());
-    assert!(!everything.contains(mattermost::HOOK_ID), "the hook id leaked");
-    assert!(w2.stderr().contains("http://127.0.0.1:9"), "errors name scheme and host: {}", w2.stderr());
+    let everything = format!(
+        "{}{}{}{}{}",
+        sb.all_text(),
+        w.stderr(),
+        w.stdout(),
+        w2.stderr(),
+        w2.stdout()
+    );
+    assert!(
+        !everything.contains(mattermost::HOOK_ID),
+        "the hook id leaked"
+    );
+    assert!(
+        w2.stderr().contains("http://127.0.0.1:9"),
+        "errors name scheme and host: {}",
+        w2.stderr()
+    );
 }
 
 #[test]
@@ -426,12 +640,24 @@ fn cancel_marker_is_seen_quickly_and_nothing_is_posted() {
     let sb = Sandbox::new("marker");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "cm", &[]);
-    sb.append_lines("cm", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]), Style::PLAIN);
+    sb.append_lines(
+        "cm",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::PLAIN,
+    );
     sb.wait_status("cm", "RUNNING");
     let t = std::time::Instant::now();
-    fs::write(sb.build_dir("cm").join("cancelled.marker"), br#"{"at":"2026-11-22T10:00:00Z","reason":"operator"}"#).unwrap();
+    fs::write(
+        sb.build_dir("cm").join("cancelled.marker"),
+        br#"{"at":"2026-11-22T10:00:00Z","reason":"operator"}"#,
+    )
+    .unwrap();
     assert_eq!(w.code(), 0);
-    assert!(t.elapsed() < Duration::from_secs(1), "seen after {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "seen after {:?}",
+        t.elapsed()
+    );
     sb.append_lines("cm", &completed_run(), Style::PLAIN);
     let st = sb.state("cm");
     assert_eq!(st["status"], "CANCELLED");
@@ -471,7 +697,12 @@ fn dry_run_prints_and_posts_nothing() {
         .args(["--build-name", "d", "--dry-run"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(":x: ATVM run FAILED · d"), "{stdout}");
     assert_eq!(fs::read_dir(&sb.state_root).unwrap().count(), 0);
@@ -490,11 +721,16 @@ fn dry_run_prints_and_posts_nothing() {
 fn forced_polling_still_follows_everything() {
     let mut sb = Sandbox::new("poll");
     sb.env.push(("ATVM_WATCHER_FORCE_POLL".into(), "1".into()));
-    sb.env.push(("ATVM_WATCHER_POLL_INTERVAL".into(), "50ms".into()));
+    sb.env
+        .push(("ATVM_WATCHER_POLL_INTERVAL".into(), "50ms".into()));
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "pl", &[]);
     sb.wait_status("pl", "WAITING");
-    sb.append_lines("pl", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]), Style::PLAIN);
+    sb.append_lines(
+        "pl",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::PLAIN,
+    );
     sb.wait_status("pl", "RUNNING");
     fs::rename(sb.log("pl"), sb.log_dir.join("pl.log.1")).unwrap();
     sb.append_lines("pl", &completed_run(), Style::PLAIN);
@@ -509,13 +745,37 @@ fn bad_input_is_exit_2_and_creates_nothing() {
     let hook = FakeMattermost::start();
     let url = hook.url();
     let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
-        (vec!["--build-name", "../etc"], Some(&url), "invalid build name"),
-        (vec!["--build-name", "a b"], Some(&url), "invalid build name"),
+        (
+            vec!["--build-name", "../etc"],
+            Some(&url),
+            "invalid build name",
+        ),
+        (
+            vec!["--build-name", "a b"],
+            Some(&url),
+            "invalid build name",
+        ),
         (vec![], Some(&url), "--build-name is required"),
-        (vec!["--build-name", "ok"], None, "MATTERMOST_ATVM_WEBHOOK is not set"),
-        (vec!["--build-name", "ok"], Some("ftp://127.0.0.1/hooks/x"), "not a valid http"),
-        (vec!["--build-name", "ok", "--hung-timeout", "soon"], Some(&url), "--hung-timeout: invalid duration"),
-        (vec!["--build-name", "ok", "--rules", "/nonexistent/rules.json"], Some(&url), "rules file /nonexistent/rules.json"),
+        (
+            vec!["--build-name", "ok"],
+            None,
+            "MATTERMOST_ATVM_WEBHOOK is not set",
+        ),
+        (
+            vec!["--build-name", "ok"],
+            Some("ftp://127.0.0.1/hooks/x"),
+            "not a valid http",
+        ),
+        (
+            vec!["--build-name", "ok", "--hung-timeout", "soon"],
+            Some(&url),
+            "--hung-timeout: invalid duration",
+        ),
+        (
+            vec!["--build-name", "ok", "--rules", "/nonexistent/rules.json"],
+            Some(&url),
+            "rules file /nonexistent/rules.json",
+        ),
         (vec!["--build-name", "ok", "--bogus"], Some(&url), "--bogus"),
     ];
     for (args, hook_url, want) in cases {
@@ -523,11 +783,18 @@ fn bad_input_is_exit_2_and_creates_nothing() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
-        assert_eq!(fs::read_dir(&sb.state_root).unwrap().count(), 0, "{args:?} created something");
+        assert_eq!(
+            fs::read_dir(&sb.state_root).unwrap().count(),
+            0,
+            "{args:?} created something"
+        );
     }
     let file = sb.root.join("plain");
     fs::write(&file, b"").unwrap();
-    let out = sb.run(Some(&url), &["--build-name", "ok", "--state-root", file.to_str().unwrap()]);
+    let out = sb.run(
+        Some(&url),
+        &["--build-name", "ok", "--state-root", file.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
 }
@@ -551,7 +818,11 @@ fn custom_rules_file_changes_the_markers() {
     let sb = Sandbox::new("rules");
     let hook = FakeMattermost::start();
     let rules = sb.root.join("rules.json");
-    fs::write(&rules, r#"{"terminated_lines": ["Terminated", "Killed", "Aborted by operator"]}"#).unwrap();
+    fs::write(
+        &rules,
+        r#"{"terminated_lines": ["Terminated", "Killed", "Aborted by operator"]}"#,
+    )
+    .unwrap();
     let mut lines = cypress::run_starting(&[Spec::passed("a.cy.js", 1)]);
     lines.push("Aborted by operator".into());
     sb.append_lines("cr", &lines, Style::PLAIN);

@@ -49,7 +49,11 @@ pub struct Received {
 
 impl Received {
     pub fn text(&self) -> String {
-        self.json.as_ref().and_then(|j| j["text"].as_str()).unwrap_or_default().to_string()
+        self.json
+            .as_ref()
+            .and_then(|j| j["text"].as_str())
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -68,8 +72,15 @@ pub struct FakeMattermost {
 }
 
 fn respond(stream: &mut TcpStream, code: u16, reason: &str, body: &str, extra: &[(&str, String)]) {
-    let ctype = if body.starts_with('{') { "application/json" } else { "text/plain" };
-    let mut head = format!("HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let ctype = if body.starts_with('{') {
+        "application/json"
+    } else {
+        "text/plain"
+    };
+    let mut head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in extra {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -91,7 +102,9 @@ fn app_error(id: &str, message: &str, code: u16) -> String {
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, String)> {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     let mut r = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     r.read_line(&mut line).ok()?;
@@ -150,7 +163,10 @@ impl FakeMattermost {
 
     /// A URL this server does not know (answers 400 invalid webhook).
     pub fn unknown_hook_url(&self) -> String {
-        format!("http://127.0.0.1:{}/hooks/doesnotexist000000000000", self.port)
+        format!(
+            "http://127.0.0.1:{}/hooks/doesnotexist000000000000",
+            self.port
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -159,7 +175,12 @@ impl FakeMattermost {
 
     /// Answers for the next requests, in order; afterwards the default (`ok`).
     pub fn script(&self, answers: &[Answer]) {
-        self.shared.0.lock().unwrap().script.extend(answers.iter().cloned());
+        self.shared
+            .0
+            .lock()
+            .unwrap()
+            .script
+            .extend(answers.iter().cloned());
     }
 
     /// The answer once the script is used up.
@@ -173,7 +194,10 @@ impl FakeMattermost {
 
     /// Requests answered with `ok`.
     pub fn delivered(&self) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.answer == Answer::Ok).collect()
+        self.received()
+            .into_iter()
+            .filter(|r| r.answer == Answer::Ok)
+            .collect()
     }
 
     /// Waits until at least `n` requests arrived; panics after `timeout`.
@@ -183,7 +207,11 @@ impl FakeMattermost {
         let mut g = m.lock().unwrap();
         while g.received.len() < n {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "expected {n} request(s) within {timeout:?}, got {}", g.received.len());
+            assert!(
+                !left.is_zero(),
+                "expected {n} request(s) within {timeout:?}, got {}",
+                g.received.len()
+            );
             g = cv.wait_timeout(g, left).unwrap().0;
         }
         g.received.clone()
@@ -191,10 +219,14 @@ impl FakeMattermost {
 }
 
 fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
-    let Some((path, headers, body)) = read_request(&mut stream) else { return };
+    let Some((path, headers, body)) = read_request(&mut stream) else {
+        return;
+    };
     let at = Instant::now();
     let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    let valid_payload = json.as_ref().is_some_and(|j| j["text"].as_str().is_some_and(|t| !t.is_empty()));
+    let valid_payload = json
+        .as_ref()
+        .is_some_and(|j| j["text"].as_str().is_some_and(|t| !t.is_empty()));
     let answer = if path != format!("/hooks/{HOOK_ID}") {
         Answer::UnknownHook
     } else if !valid_payload {
@@ -206,7 +238,14 @@ fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
     };
     {
         let (m, cv) = &*shared;
-        m.lock().unwrap().received.push(Received { path, headers, body, json, at, answer: answer.clone() });
+        m.lock().unwrap().received.push(Received {
+            path,
+            headers,
+            body,
+            json,
+            at,
+            answer: answer.clone(),
+        });
         cv.notify_all();
     }
     match answer {
@@ -216,33 +255,64 @@ fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
             &mut stream,
             400,
             "Bad Request",
-            &app_error("web.incoming_webhook.parse.app_error", "Unable to parse incoming data.", 400),
+            &app_error(
+                "web.incoming_webhook.parse.app_error",
+                "Unable to parse incoming data.",
+                400,
+            ),
             &[],
         ),
         Answer::UnknownHook => respond(
             &mut stream,
             400,
             "Bad Request",
-            &app_error("web.incoming_webhook.invalid.app_error", "Invalid webhook.", 400),
+            &app_error(
+                "web.incoming_webhook.invalid.app_error",
+                "Invalid webhook.",
+                400,
+            ),
             &[],
         ),
-        Answer::Forbidden => respond(&mut stream, 403, "Forbidden", &app_error("api.context.permissions.app_error", "You do not have the appropriate permissions.", 403), &[]),
+        Answer::Forbidden => respond(
+            &mut stream,
+            403,
+            "Forbidden",
+            &app_error(
+                "api.context.permissions.app_error",
+                "You do not have the appropriate permissions.",
+                403,
+            ),
+            &[],
+        ),
         Answer::NotFound => respond(&mut stream, 404, "Not Found", "404 page not found", &[]),
         Answer::Disabled => respond(
             &mut stream,
             501,
             "Not Implemented",
-            &app_error("web.incoming_webhook.disabled.app_error", "Incoming webhooks have been disabled by the system admin.", 501),
+            &app_error(
+                "web.incoming_webhook.disabled.app_error",
+                "Incoming webhooks have been disabled by the system admin.",
+                501,
+            ),
             &[],
         ),
         Answer::TooMany(secs) => respond(
             &mut stream,
             429,
             "Too Many Requests",
-            &app_error("api.context.rate_limited.app_error", "Too many requests", 429),
-            &[("Retry-After", secs.to_string()), ("X-Ratelimit-Reset", secs.to_string())],
+            &app_error(
+                "api.context.rate_limited.app_error",
+                "Too many requests",
+                429,
+            ),
+            &[
+                ("Retry-After", secs.to_string()),
+                ("X-Ratelimit-Reset", secs.to_string()),
+            ],
         ),
-        Answer::ServerError(code) => respond(&mut stream, code, "Server Error", "upstream failure", &[]),
+        Answer::ServerError(code) => {
+            respond(&mut stream, code, "Server Error", "upstream failure", &[])
+        }
         Answer::Drop => drop(stream),
         Answer::Slow(d) => {
             std::thread::sleep(d);

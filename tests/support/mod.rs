@@ -27,7 +27,10 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -67,7 +70,10 @@ impl Watcher {
             }
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
-                panic!("watcher did not exit within {timeout:?}; stderr:\n{}", self.stderr());
+                panic!(
+                    "watcher did not exit within {timeout:?}; stderr:\n{}",
+                    self.stderr()
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -112,13 +118,22 @@ impl Sandbox {
         let base = std::env::var_os("CARGO_TARGET_TMPDIR")
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        let root = base.join(format!("it-{name}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst)));
+        let root = base.join(format!(
+            "it-{name}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = fs::remove_dir_all(&root);
         let state_root = root.join("state");
         let log_dir = root.join("logs");
         fs::create_dir_all(&state_root).unwrap();
         fs::create_dir_all(&log_dir).unwrap();
-        Sandbox { root, state_root, log_dir, env: Vec::new() }
+        Sandbox {
+            root,
+            state_root,
+            log_dir,
+            env: Vec::new(),
+        }
     }
 
     pub fn log(&self, build: &str) -> PathBuf {
@@ -130,7 +145,11 @@ impl Sandbox {
     }
 
     pub fn append(&self, build: &str, bytes: &[u8]) {
-        let mut f = OpenOptions::new().create(true).append(true).open(self.log(build)).unwrap();
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log(build))
+            .unwrap();
         f.write_all(bytes).unwrap();
     }
 
@@ -159,7 +178,11 @@ impl Sandbox {
     }
 
     pub fn run(&self, hook: Option<&str>, args: &[&str]) -> Output {
-        self.cmd(hook).args(args).stdin(Stdio::null()).output().unwrap()
+        self.cmd(hook)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     }
 
     /// Starts a watcher in the background.
@@ -175,7 +198,11 @@ impl Sandbox {
             .stderr(fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
-        Watcher { child, stdout, stderr }
+        Watcher {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     pub fn watch(&self, hook: &FakeMattermost, build: &str, extra: &[&str]) -> Watcher {
@@ -187,11 +214,14 @@ impl Sandbox {
 
     pub fn state(&self, build: &str) -> Value {
         let p = self.build_dir(build).join("state.json");
-        serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+        serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+            .unwrap()
     }
 
     pub fn try_state(&self, build: &str) -> Option<Value> {
-        fs::read(self.build_dir(build).join("state.json")).ok().and_then(|b| serde_json::from_slice(&b).ok())
+        fs::read(self.build_dir(build).join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
     /// Waits until state.json says `status`.
@@ -230,7 +260,10 @@ impl Sandbox {
 
 /// A finished Cypress run's lines.
 pub fn completed_run() -> Vec<String> {
-    cypress::run(&[Spec::passed("login.cy.js", 3), Spec::passed("migrate/linux_vm.cy.js", 4)])
+    cypress::run(&[
+        Spec::passed("login.cy.js", 3),
+        Spec::passed("migrate/linux_vm.cy.js", 4),
+    ])
 }
 
 pub fn failed_run() -> Vec<String> {

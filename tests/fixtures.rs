@@ -1,0 +1,157 @@
+//! The fixture files under tests/fixtures are rendered by tests/support/cypress.rs; this
+//! test keeps them in step with it (`UPDATE_FIXTURES=1 cargo test --test fixtures`
+//! rewrites them) and checks what the matcher decides for each, through the real binary.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+use support::*;
+
+fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    let mut demo = cypress::atvm_preamble("demo-build");
+    demo.extend(cypress::run(&[
+        Spec::passed("atvm/login.cy.js", 3),
+        Spec::passed("atvm/migrate/linux_rhel9_vm.cy.js", 6),
+        Spec {
+            pending: 1,
+            ..Spec::failed(
+                "atvm/migrate/windows_server_2022_dynamic_disks_uefi.cy.js",
+                5,
+                2,
+            )
+        },
+        Spec::passed("atvm/rollback.cy.js", 2),
+    ]));
+
+    let mut killed = cypress::atvm_preamble("k");
+    killed.extend(cypress::run_starting(&[Spec::passed("a.cy.js", 1)]));
+    killed.extend(cypress::spec_start(&Spec::passed("a.cy.js", 1), 1, 1));
+    killed.push("Nov 22 10:41:07 Killed".into());
+
+    let mut groups = vec!["[atvm] ATVM_GROUPS: linux,windows,appliance".to_string()];
+    for (g, specs) in [
+        ("linux", vec![Spec::passed("linux/rhel9.cy.js", 4)]),
+        (
+            "windows",
+            vec![Spec::failed("windows/server2022.cy.js", 3, 1)],
+        ),
+        ("appliance", vec![Spec::passed("appliance/ova.cy.js", 2)]),
+    ] {
+        groups.push(format!("[atvm] ATVM_GROUP_START: {g}"));
+        groups.extend(cypress::run(&specs));
+        let status = if specs[0].failing > 0 {
+            "FAILED"
+        } else {
+            "COMPLETED"
+        };
+        groups.push(format!("[atvm] ATVM_GROUP_END: {g} {status}"));
+    }
+    groups.push("[atvm] ATVM_RUN_END: FAILED".into());
+
+    let no_specs = vec![
+        String::new(),
+        "Can't run because no spec files were found.".into(),
+        String::new(),
+        "We searched for specs matching this glob pattern:".into(),
+        String::new(),
+        "  > /root/cdc-e2e-cyp-12.17.4/cypress/e2e/atvm/**/*.cy.js".into(),
+    ];
+
+    vec![
+        (
+            "demo-run.log",
+            cypress::render(
+                &demo,
+                Style {
+                    colour: true,
+                    crlf: false,
+                    timestamps: true,
+                },
+            ),
+        ),
+        (
+            "completed-plain.log",
+            cypress::render(&completed_run(), Style::PLAIN),
+        ),
+        (
+            "failed-colour-crlf.log",
+            cypress::render(&failed_run(), Style::ALL),
+        ),
+        (
+            "canceled.log",
+            cypress::render(
+                &cypress::run_canceled(&[Spec::passed("b.cy.js", 1)], &["a.cy.js"]),
+                Style::PLAIN,
+            ),
+        ),
+        ("no-specs.log", cypress::render(&no_specs, Style::PLAIN)),
+        (
+            "killed.log",
+            cypress::render(
+                &killed,
+                Style {
+                    colour: false,
+                    crlf: false,
+                    timestamps: true,
+                },
+            ),
+        ),
+        (
+            "categorized-3-groups.log",
+            cypress::render(
+                &groups,
+                Style {
+                    colour: true,
+                    crlf: false,
+                    timestamps: false,
+                },
+            ),
+        ),
+    ]
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+#[test]
+fn fixture_files_match_the_builder() {
+    let update = std::env::var_os("UPDATE_FIXTURES").is_some();
+    for (name, bytes) in fixtures() {
+        let p = dir().join(name);
+        if update {
+            fs::write(&p, &bytes).unwrap();
+        }
+        assert!(
+            fs::read(&p).is_ok_and(|b| b == bytes),
+            "{name} is stale: run UPDATE_FIXTURES=1 cargo test --test fixtures"
+        );
+    }
+}
+
+#[test]
+fn each_fixture_ends_as_expected() {
+    let cases = [
+        ("demo-run.log", false, "FAILED", 1),
+        ("completed-plain.log", false, "COMPLETED", 1),
+        ("failed-colour-crlf.log", false, "FAILED", 1),
+        ("canceled.log", false, "CANCELLED", 0),
+        ("no-specs.log", false, "FAILED", 1),
+        ("killed.log", false, "TERMINATED", 0),
+        ("categorized-3-groups.log", true, "FAILED", 3),
+    ];
+    for (name, categorize, status, posts) in cases {
+        let sb = Sandbox::new("fixture");
+        let hook = FakeMattermost::start();
+        fs::copy(dir().join(name), sb.log("f")).unwrap();
+        let mut args = vec![];
+        if categorize {
+            args.push("--categorize");
+        }
+        let mut w = sb.watch(&hook, "f", &args);
+        assert_eq!(w.code(), 0, "{name}: {}", w.stderr());
+        assert_eq!(sb.state("f")["status"], status, "{name}");
+        assert_eq!(hook.received().len(), posts, "{name}");
+    }
+}
