@@ -161,19 +161,29 @@ impl Follower {
     }
 
     /// Keeps the directory watch on the log directory, or on its nearest existing ancestor.
+    /// A directory created between looking and watching raises no event, so after each
+    /// new watch it looks again until the watched directory is the nearest one.
     fn arm_dir(&mut self) {
-        if !self.following {
-            return;
+        for _ in 0..32 {
+            if !self.arm_dir_once() {
+                return;
+            }
         }
-        let target = match self.nearest_existing(&self.dir) {
-            Some(t) => t,
-            None => return,
+    }
+
+    /// Moves the directory watch if needed; returns whether it moved.
+    fn arm_dir_once(&mut self) -> bool {
+        if !self.following {
+            return false;
+        }
+        let Some(target) = self.nearest_existing(&self.dir) else {
+            return false;
         };
         let Some(w) = self.watches.as_mut() else {
-            return;
+            return false;
         };
         if w.dir.as_ref().is_some_and(|(_, p)| *p == target) {
-            return;
+            return false;
         }
         if let Some((wd, _)) = w.dir.take()
             && Some(&wd) != w.state.as_ref()
@@ -196,10 +206,14 @@ impl Follower {
                 | WatchMask::MASK_ADD
         };
         match w.ino.watches().add(&target, mask) {
-            Ok(wd) => w.dir = Some((wd, target)),
+            Ok(wd) => {
+                w.dir = Some((wd, target));
+                true
+            }
             Err(e) => {
                 let why = format!("cannot watch {}: {}", target.display(), io_kind_text(&e));
                 self.fall_back(why);
+                false
             }
         }
     }

@@ -740,6 +740,7 @@ fn forced_polling_still_follows_everything() {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn bad_input_is_exit_2_and_creates_nothing() {
     let sb = Sandbox::new("badinput");
     let hook = FakeMattermost::start();

@@ -101,7 +101,10 @@ fn app_error(id: &str, message: &str, code: u16) -> String {
     .to_string()
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, String)> {
+/// Path, headers (lower-case names) and body of one request.
+type Request = (String, Vec<(String, String)>, String);
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;

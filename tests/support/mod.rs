@@ -8,6 +8,7 @@ pub mod cypress;
 pub mod mattermost;
 
 pub use cypress::{Spec, Style};
+#[allow(unused_imports)]
 pub use mattermost::{Answer, FakeMattermost};
 
 use serde_json::Value;
