@@ -1,0 +1,519 @@
+//! Integration tests of the operator commands: start and cancel (with a stub systemctl),
+//! the cancel/finish race, status (table and JSON) and check-webhook.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use support::*;
+
+/// A sandbox with a stub systemctl (records its arguments) and an environment file.
+struct Ops {
+    sb: Sandbox,
+    calls: PathBuf,
+    env_file: PathBuf,
+}
+
+impl Ops {
+    fn new(name: &str, hook_url: &str) -> Ops {
+        let mut sb = Sandbox::new(name);
+        let calls = sb.root.join("systemctl.calls");
+        let stub = sb.root.join("systemctl");
+        fs::write(
+            &stub,
+            format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
+        let env_file = sb.root.join("atvm-run-watcher.env");
+        fs::write(
+            &env_file,
+            format!(
+                "# test\nMATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\n",
+                sb.state_root.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&env_file, fs::Permissions::from_mode(0o600)).unwrap();
+        sb.env.push((
+            "ATVM_WATCHER_SYSTEMCTL".into(),
+            stub.to_string_lossy().into(),
+        ));
+        sb.env.push((
+            "ATVM_WATCHER_ENV_FILE".into(),
+            env_file.to_string_lossy().into(),
+        ));
+        Ops {
+            sb,
+            calls,
+            env_file,
+        }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        fs::read_to_string(&self.calls)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.sb.run(None, args);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn start_records_the_request_and_starts_the_instance() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("start", &hook.url());
+    let (code, out, err) = ops.run(&[
+        "start",
+        "--build-name",
+        "nightly-42.b",
+        "--template",
+        "rhel9 to ocp",
+        "--config-family",
+        "vmware",
+        "--migration-style",
+        "warm",
+        "--integration-plugin",
+        "vddk",
+        "--scope-description",
+        "full",
+        "--categorize",
+        "--hung-timeout",
+        "3h",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("started atvm-run-watcher@nightly-42.b.service"),
+        "{out}"
+    );
+    assert_eq!(
+        ops.calls(),
+        vec!["start atvm-run-watcher@nightly-42.b.service"]
+    );
+    let req: serde_json::Value = serde_json::from_slice(
+        &fs::read(ops.sb.build_dir("nightly-42.b").join("request.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(req["template"], "rhel9 to ocp");
+    assert_eq!(req["categorize"], true);
+    assert_eq!(req["hung_timeout"], "3h");
+    assert_eq!(
+        req["start_timeout"],
+        serde_json::Value::Null,
+        "unset tuning is not frozen"
+    );
+    assert!(req["created_at"].is_string());
+
+    // What the systemd instance runs: only --build-name; the rest comes from request.json.
+    let mut w = ops.sb.watch(&hook, "nightly-42.b", &[]);
+    ops.sb.append_lines(
+        "nightly-42.b",
+        &["ATVM_GROUPS: one".to_string()],
+        Style::PLAIN,
+    );
+    ops.sb
+        .append_lines("nightly-42.b", &completed_run(), Style::PLAIN);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    let text = hook.wait_for(1, WAIT)[0].text();
+    assert!(
+        text.contains("group 1 of 1: one") && text.contains("rhel9 to ocp"),
+        "{text}"
+    );
+}
+
+#[test]
+fn start_refuses_bad_configuration_before_anything_starts() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("startbad", &hook.url());
+    type Case<'a> = (Box<dyn Fn() + 'a>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            Box::new(|| {}),
+            vec!["start", "--build-name", "../x"],
+            "invalid build name",
+        ),
+        (
+            Box::new(|| {}),
+            vec!["start", "--build-name", "b", "--dry-run"],
+            "does not take --dry-run",
+        ),
+        (
+            Box::new(|| {}),
+            vec![
+                "start",
+                "--build-name",
+                "b",
+                "--state-root",
+                "/tmp/elsewhere",
+            ],
+            "would keep its state in",
+        ),
+        (
+            Box::new(|| {
+                fs::set_permissions(&ops.env_file, fs::Permissions::from_mode(0o640)).unwrap()
+            }),
+            vec!["start", "--build-name", "b"],
+            "readable by group or others (mode 0640)",
+        ),
+        (
+            Box::new(|| {
+                fs::write(
+                    &ops.env_file,
+                    format!("ATVM_WATCHER_STATE_ROOT={}\n", ops.sb.state_root.display()),
+                )
+                .unwrap();
+                fs::set_permissions(&ops.env_file, fs::Permissions::from_mode(0o600)).unwrap();
+            }),
+            vec!["start", "--build-name", "b"],
+            "MATTERMOST_ATVM_WEBHOOK is not set",
+        ),
+        (
+            Box::new(|| fs::write(&ops.env_file, "MATTERMOST_ATVM_WEBHOOK=not-a-url\n").unwrap()),
+            vec!["start", "--build-name", "b"],
+            "not a valid http",
+        ),
+        (
+            Box::new(|| fs::remove_file(&ops.env_file).unwrap()),
+            vec!["start", "--build-name", "b"],
+            "No such file",
+        ),
+    ];
+    for (prepare, args, want) in cases {
+        prepare();
+        let (code, _, err) = ops.run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains(mattermost::HOOK_ID));
+    }
+    assert!(
+        ops.calls().is_empty(),
+        "systemctl must not run: {:?}",
+        ops.calls()
+    );
+    assert_eq!(fs::read_dir(&ops.sb.state_root).unwrap().count(), 0);
+}
+
+#[test]
+fn start_of_a_finished_build_does_not_post_again() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("startdone", &hook.url());
+    ops.sb.append_lines("done", &completed_run(), Style::PLAIN);
+    let mut w = ops.sb.watch(&hook, "done", &[]);
+    assert_eq!(w.code(), 0);
+    let (code, _, err) = ops.run(&["start", "--build-name", "done"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("already finished (COMPLETED, posted)"),
+        "{err}"
+    );
+    assert!(ops.calls().is_empty());
+
+    // A finished build whose post is still pending is started to deliver it.
+    ops.sb.append_lines("pend", &failed_run(), Style::PLAIN);
+    let mut w = ops
+        .sb
+        .spawn(Some(&hook.unknown_hook_url()), &["--build-name", "pend"]);
+    assert_eq!(w.code(), 3);
+    let (code, out, err) = ops.run(&["start", "--build-name", "pend"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("to deliver the undelivered post"), "{out}");
+    assert_eq!(ops.calls(), vec!["start atvm-run-watcher@pend.service"]);
+
+    // A build that is being watched right now: exit 4.
+    let mut live = ops.sb.watch(&hook, "live", &[]);
+    ops.sb.wait_status("live", "WAITING");
+    let (code, _, err) = ops.run(&["start", "--build-name", "live"]);
+    assert_eq!(code, 4, "{err}");
+    live.signal(SIGTERM);
+    assert_eq!(live.code(), 0);
+}
+
+#[test]
+fn cancel_stops_the_instance_and_nothing_is_posted() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("cancel", &hook.url());
+    let mut w = ops.sb.watch(&hook, "cx", &[]);
+    ops.sb.append_lines(
+        "cx",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+        Style::PLAIN,
+    );
+    ops.sb.wait_status("cx", "RUNNING");
+    let (code, out, err) = ops.run(&["cancel", "--build-name", "cx", "--reason", "bad template"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("build cx cancelled"), "{out}");
+    assert_eq!(ops.calls(), vec!["stop atvm-run-watcher@cx.service"]);
+    assert_eq!(w.code(), 0);
+    let st = ops.sb.state("cx");
+    assert_eq!(st["status"], "CANCELLED");
+    assert!(st["reason"].as_str().unwrap().contains("bad template"));
+    assert!(ops.sb.marker("cx", "cancelled.marker"));
+    ops.sb.append_lines("cx", &completed_run(), Style::PLAIN);
+    let mut again = ops.sb.watch(&hook, "cx", &[]);
+    assert_eq!(again.code(), 0);
+    assert_eq!(hook.received().len(), 0);
+
+    // Unknown build: exit 2. Finished build: nothing changes, exit 0.
+    let (code, _, err) = ops.run(&["cancel", "--build-name", "nosuch"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown build nosuch"), "{err}");
+    ops.sb.append_lines("fin", &completed_run(), Style::PLAIN);
+    let mut f = ops.sb.watch(&hook, "fin", &[]);
+    assert_eq!(f.code(), 0);
+    let (code, out, _) = ops.run(&["cancel", "--build-name", "fin"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("already finished (COMPLETED); nothing changed"),
+        "{out}"
+    );
+    assert!(!ops.sb.marker("fin", "cancelled.marker"));
+    assert_eq!(ops.sb.state("fin")["status"], "COMPLETED");
+    assert_eq!(ops.calls().len(), 1, "no stop for a finished build");
+
+    // A build that was started but whose watcher never ran yet.
+    let (code, _, err) = ops.run(&["start", "--build-name", "queued"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = ops.run(&["cancel", "--build-name", "queued", "--no-stop"]);
+    assert_eq!(code, 0);
+    assert_eq!(ops.sb.state("queued")["status"], "CANCELLED");
+    let mut q = ops.sb.watch(&hook, "queued", &[]);
+    assert_eq!(q.code(), 0);
+    assert_eq!(ops.sb.state("queued")["status"], "CANCELLED");
+}
+
+/// Cancel and a finishing run race: either cancel reports the finished status (and the
+/// one post was made before it returned) or the build is CANCELLED and no post ever
+/// arrives — never both, never a post after cancel returned.
+#[test]
+fn cancel_racing_a_finishing_run() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("race", &hook.url());
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let (mut cancelled, mut finished) = (0, 0);
+    for i in 0..40 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let build = format!("race{i}");
+        hook.script(&[Answer::Slow(Duration::from_millis(seed % 40))]);
+        let before = hook.received().len();
+        let mut w = ops.sb.watch(&hook, &build, &[]);
+        ops.sb.wait_status(&build, "WAITING");
+        // Cancel and the run's end start together, in a random order and distance.
+        let cancel = ops
+            .sb
+            .cmd(None)
+            .args(["cancel", "--build-name", &build, "--no-stop"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(seed % 6_000));
+        ops.sb.append_lines(&build, &completed_run(), Style::PLAIN);
+        let done = cancel.wait_with_output().unwrap();
+        let returned = Instant::now();
+        let (out, err) = (
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr),
+        );
+        assert_eq!(done.status.code(), Some(0), "{err}");
+        assert_eq!(w.code(), 0, "{}", w.stderr());
+        let got: Vec<_> = hook.received().into_iter().skip(before).collect();
+        let st = ops.sb.state(&build);
+        if out.contains("already finished") {
+            finished += 1;
+            assert_eq!(st["status"], "COMPLETED", "{out}");
+            assert_eq!(st["posted"], true);
+            assert_eq!(got.len(), 1, "{out}");
+            assert!(got[0].at <= returned);
+        } else {
+            cancelled += 1;
+            assert!(out.contains("cancelled"), "{out}");
+            assert_eq!(st["status"], "CANCELLED");
+            assert!(
+                got.iter()
+                    .all(|r| r.answer != Answer::Ok || r.at < returned),
+                "a post arrived after cancel returned"
+            );
+            assert!(
+                got.iter().all(|r| r.answer != Answer::Ok),
+                "cancelled but posted: {got:?}"
+            );
+        }
+    }
+    eprintln!("race: {cancelled} cancelled, {finished} finished first");
+}
+
+#[test]
+fn status_lists_every_build_as_table_and_json() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("status", &hook.url());
+    let sb = &ops.sb;
+    let (code, out, _) = ops.run(&["status"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no builds under"), "{out}");
+
+    sb.append_lines("old-done", &completed_run(), Style::PLAIN);
+    let mut w = sb.watch(&hook, "old-done", &[]);
+    assert_eq!(w.code(), 0);
+    let mut live = sb.watch(&hook, "new-live", &["--categorize"]);
+    let mut lines = vec!["ATVM_GROUPS: a,b,c".to_string()];
+    lines.extend(cypress::run(&[Spec::passed("a.cy.js", 1)]));
+    lines.extend(cypress::run_starting(&[
+        Spec::passed("b.cy.js", 1),
+        Spec::passed("b2.cy.js", 1),
+    ]));
+    lines.extend(cypress::spec_start(&Spec::passed("b.cy.js", 1), 1, 2));
+    sb.append_lines("new-live", &lines, Style::PLAIN);
+    wait_until("progress of new-live", WAIT, || {
+        sb.try_state("new-live")
+            .is_some_and(|s| s["progress"]["index"] == 1 && s["subruns"][0]["posted"] == true)
+    });
+    fs::create_dir_all(sb.build_dir("broken")).unwrap();
+    fs::write(sb.build_dir("broken").join("state.json"), b"{ nope").unwrap();
+
+    let (code, out, err) = ops.run(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("BUILD")
+            && lines[0].contains("SUB-RUNS")
+            && lines[0].contains("LAST LOG ACTIVITY"),
+        "{out}"
+    );
+    let row = |b: &str| {
+        *lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{b} ")))
+            .unwrap_or_else(|| panic!("{b} missing:\n{out}"))
+    };
+    assert!(
+        row("new-live").contains("RUNNING")
+            && row("new-live").contains("1/3")
+            && row("new-live").contains("spec 1 of 2")
+            && row("new-live").contains("running"),
+        "{out}"
+    );
+    assert!(
+        row("old-done").contains("COMPLETED") && row("old-done").contains("yes"),
+        "{out}"
+    );
+    assert!(row("broken").contains("DAMAGED"), "{out}");
+    let pos = |b: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{b} ")))
+            .unwrap()
+    };
+    assert!(pos("new-live") < pos("old-done"), "newest first:\n{out}");
+
+    let (code, out, _) = ops.run(&["status", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    let live_row = arr.iter().find(|r| r["build"] == "new-live").unwrap();
+    assert_eq!(live_row["subruns_done"], 1);
+    assert_eq!(live_row["subruns_total"], 3);
+    assert_eq!(live_row["watched"], true);
+    assert_eq!(live_row["progress"], "spec 1 of 2");
+    assert!(arr.iter().find(|r| r["build"] == "broken").unwrap()["damaged"].is_string());
+
+    let (code, out, _) = ops.run(&["status", "--build-name", "old-done", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(ops.run(&["status", "--build-name", "nope"]).0, 2);
+    live.signal(SIGTERM);
+    assert_eq!(live.code(), 0);
+}
+
+#[test]
+fn status_is_fast_with_hundreds_of_builds() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("status300", &hook.url());
+    let template = {
+        ops.sb.append_lines("seed", &completed_run(), Style::PLAIN);
+        let mut w = ops.sb.watch(&hook, "seed", &[]);
+        assert_eq!(w.code(), 0);
+        fs::read_to_string(ops.sb.build_dir("seed").join("state.json")).unwrap()
+    };
+    for i in 0..300 {
+        let d = ops.sb.build_dir(&format!("b{i:03}"));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(
+            d.join("state.json"),
+            template.replace("\"seed\"", &format!("\"b{i:03}\"")),
+        )
+        .unwrap();
+    }
+    let t = Instant::now();
+    let (code, out, _) = ops.run(&["status"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 302);
+    eprintln!("status over 301 builds took {:?}", t.elapsed());
+}
+
+#[test]
+fn check_webhook_tells_which_part_failed() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("check", &hook.url());
+    let (code, out, err) = ops.run(&["check-webhook"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("webhook: http://127.0.0.1:{}", hook.port()))
+            && out.contains("configuration: ok"),
+        "{out}"
+    );
+    assert!(!out.contains(mattermost::HOOK_ID));
+    assert_eq!(hook.received().len(), 0, "no --send, nothing sent");
+
+    let (code, out, err) = ops.run(&["check-webhook", "--send"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("delivered"), "{out}");
+    assert_eq!(hook.delivered().len(), 1);
+
+    hook.script(&[Answer::Disabled]);
+    let (code, _, err) = ops.run(&["check-webhook", "--send"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("HTTP 501"), "{err}");
+
+    fs::write(
+        &ops.env_file,
+        format!("MATTERMOST_ATVM_WEBHOOK={}\n", hook.unknown_hook_url()),
+    )
+    .unwrap();
+    let (code, _, err) = ops.run(&["check-webhook", "--send"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("HTTP 400 web.incoming_webhook.invalid.app_error"),
+        "{err}"
+    );
+    assert!(!err.contains("doesnotexist"), "{err}");
+
+    fs::set_permissions(&ops.env_file, fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = ops.run(&["check-webhook"]);
+    assert_eq!(code, 2, "{err}");
+    fs::write(&ops.env_file, "MATTERMOST_ATVM_WEBHOOK=\n").unwrap();
+    fs::set_permissions(&ops.env_file, fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _, err) = ops.run(&["check-webhook"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("MATTERMOST_ATVM_WEBHOOK is not set"), "{err}");
+}
