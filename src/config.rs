@@ -219,6 +219,31 @@ pub fn redact_url(url: &str) -> Option<String> {
     })
 }
 
+/// Redacts every Mattermost incoming-webhook URL (`scheme://host/hooks/<id>`) in `text` to
+/// its scheme and host: text taken from the run's log is stored, logged and posted, and
+/// must not carry a webhook secret along.
+pub fn redact_hook_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let after = &rest[i + 3..];
+        let url_len = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')'))
+            .unwrap_or(after.len());
+        let url = &after[..url_len];
+        let host_len = url.find('/').unwrap_or(url.len());
+        out.push_str(&rest[..i + 3]);
+        if url[host_len..].contains("/hooks/") {
+            out.push_str(&url[..host_len]);
+        } else {
+            out.push_str(url);
+        }
+        rest = &after[url_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The request options, as request.json stores them (plus the tuning the run was asked
 /// with, so that the systemd instance needs only `--build-name`). Unset tuning stays
 /// `null` so that the instance's own environment and defaults apply.
@@ -644,6 +669,26 @@ mod tests {
             !w.scrub("path /hooks/abc123secret leaked")
                 .contains("abc123secret")
         );
+    }
+
+    #[test]
+    fn hook_urls_in_text_are_redacted() {
+        let cases = [
+            (
+                "post to https://chat.example.com/hooks/abc123 failed",
+                "post to https://chat.example.com failed",
+            ),
+            (
+                "x=http://10.0.0.5:8065/hooks/zz9 and https://docs.example.com/page",
+                "x=http://10.0.0.5:8065 and https://docs.example.com/page",
+            ),
+            ("(https://h/hooks/a)", "(https://h)"),
+            ("no urls here", "no urls here"),
+            ("dangling ://", "dangling ://"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redact_hook_urls(text), want, "{text}");
+        }
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub struct Follower {
     resume: Option<LogPosition>,
     watches: Option<Watches>,
     /// Set when following by polling, with the reason (logged once).
-    pub polling: Option<String>,
+    polling: Option<String>,
+    /// Prefix of the log line that announces polling (`<build>: following <log>`).
+    label: String,
+    poll_interval: std::time::Duration,
     following: bool,
     buf: Vec<u8>,
 }
@@ -77,11 +80,14 @@ fn io_kind_text(e: &io::Error) -> String {
 }
 
 impl Follower {
+    /// `label` names the build in the one log line that announces a fallback to polling.
     pub fn new(
+        label: &str,
         path: &Path,
         state_dir: &Path,
         resume: Option<LogPosition>,
         force_poll: bool,
+        poll_interval: std::time::Duration,
     ) -> Follower {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut f = Follower {
@@ -93,11 +99,13 @@ impl Follower {
             resume,
             watches: None,
             polling: None,
+            label: label.to_string(),
+            poll_interval,
             following: true,
             buf: vec![0; READ_CHUNK],
         };
         if force_poll {
-            f.polling = Some("ATVM_WATCHER_FORCE_POLL is set".into());
+            f.fall_back("ATVM_WATCHER_FORCE_POLL is set".into());
         } else {
             match Inotify::init() {
                 Ok(ino) => {
@@ -109,9 +117,7 @@ impl Follower {
                         buf: vec![0; 16 * 1024],
                     })
                 }
-                Err(e) => {
-                    f.polling = Some(format!("inotify is not available: {}", io_kind_text(&e)))
-                }
+                Err(e) => f.fall_back(format!("inotify is not available: {}", io_kind_text(&e))),
             }
         }
         if let Some(kind) = f
@@ -131,9 +137,16 @@ impl Follower {
         p.ancestors().find(|a| a.is_dir()).map(Path::to_path_buf)
     }
 
+    /// Gives up inotify for good and says so, once.
     fn fall_back(&mut self, why: String) {
         self.watches = None;
         if self.polling.is_none() {
+            log::warn!(
+                "{}: following {} by polling every {:?}: {why}",
+                self.label,
+                self.path.display(),
+                self.poll_interval
+            );
             self.polling = Some(why);
         }
     }

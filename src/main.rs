@@ -2,6 +2,7 @@
 
 use atvm_run_watcher::{cli::Cli, config::Env, run};
 use clap::Parser;
+use clap::error::ErrorKind;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -35,7 +36,33 @@ fn init_logging(env: &Env) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own usage errors are several lines; an operator gets one, like every other
+    // error, with the documented exit code 2.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("tip:")
+                        && !l.starts_with("For more information")
+                })
+                .collect();
+            eprintln!(
+                "atvm-run-watcher: {} (see --help)",
+                line.join(" ").trim_start_matches("error: ")
+            );
+            return ExitCode::from(atvm_run_watcher::error::EXIT_USAGE);
+        }
+    };
     let env = Env::from_process();
     init_logging(&env);
     match run(cli, &env) {

@@ -167,12 +167,13 @@ pub fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Untrusted text from the log made printable: lossy UTF-8, control characters dropped,
-/// whitespace runs folded, at most `NAME_CAP` characters.
+/// Untrusted text from the log made printable: lossy UTF-8, webhook URLs redacted to
+/// scheme and host, control characters dropped, whitespace runs folded, at most
+/// `NAME_CAP` characters.
 pub fn clean_text(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
+    let s = crate::config::redact_hook_urls(&String::from_utf8_lossy(bytes));
     let mut out = String::new();
-    let mut space = false;
+    let (mut space, mut n) = (false, 0);
     for c in s.trim().chars() {
         if c.is_whitespace() {
             space = true;
@@ -183,10 +184,12 @@ pub fn clean_text(bytes: &[u8]) -> String {
         }
         if space && !out.is_empty() {
             out.push(' ');
+            n += 1;
         }
         space = false;
         out.push(c);
-        if out.chars().count() >= NAME_CAP {
+        n += 1;
+        if n >= NAME_CAP {
             break;
         }
     }

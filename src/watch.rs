@@ -203,16 +203,16 @@ impl Watcher {
         let resume = st.log_position;
         let finished = st.finished();
         let machine = Machine::new(st, cfg.start_timeout, cfg.hung_timeout);
-        let mut follower = Follower::new(&cfg.log_file, &bd.dir, resume, cfg.advanced.force_poll);
+        let mut follower = Follower::new(
+            &cfg.build_name,
+            &cfg.log_file,
+            &bd.dir,
+            resume,
+            cfg.advanced.force_poll,
+            cfg.advanced.poll_interval,
+        );
         if finished {
             follower.stop_following();
-        } else if let Some(why) = &follower.polling {
-            warn!(
-                "{}: following {} by polling every {:?}: {why}",
-                cfg.build_name,
-                cfg.log_file.display(),
-                cfg.advanced.poll_interval
-            );
         }
         let signals = Signals::install()
             .map_err(|e| Error::other(format!("installing signal handlers: {e}")))?;

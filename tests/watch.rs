@@ -784,6 +784,7 @@ fn bad_input_is_exit_2_and_creates_nothing() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
         assert_eq!(
             fs::read_dir(&sb.state_root).unwrap().count(),
             0,

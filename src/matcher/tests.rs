@@ -85,6 +85,12 @@ fn single_lines() {
         ("Terminated", vec![t("Terminated")]),
         ("Killed", vec![t("Killed")]),
         (
+            "Cypress failed to verify that your server is running (hook https://chat.example.com/hooks/s3cr3t)",
+            vec![FailedToStart(
+                "Cypress failed to verify that your server is running (hook https://chat.example.com)".into(),
+            )],
+        ),
+        (
             "2026-11-21 10:00:00 Killed",
             vec![t("2026-11-21 10:00:00 Killed")],
         ),
