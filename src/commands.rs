@@ -103,8 +103,29 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
             "start does not take --dry-run (run `atvm-run-watcher --dry-run ...` directly)",
         ));
     }
-    let target = Target::resolve(raw.build_name.as_deref(), &raw.paths, env)?;
+    validate_build_name(raw.build_name.as_deref().unwrap_or_default()).map_err(|e| {
+        if raw.build_name.is_none() {
+            Error::usage("--build-name is required")
+        } else {
+            e
+        }
+    })?;
     let (env_path, file_env) = read_env_file(env)?;
+    // Paths resolve as the instance will see them (its environment file), unless this
+    // shell says otherwise; tuning given here by flag or environment is recorded.
+    let merged = file_env.overlaid_by(env);
+    let target = Target::resolve(raw.build_name.as_deref(), &raw.paths, &merged)?;
+    let mut raw = raw.clone();
+    let from_shell = |key: &str| env.get(key).map(str::to_string);
+    raw.start_timeout = raw
+        .start_timeout
+        .or_else(|| from_shell("ATVM_WATCHER_START_TIMEOUT"));
+    raw.hung_timeout = raw
+        .hung_timeout
+        .or_else(|| from_shell("ATVM_WATCHER_HUNG_TIMEOUT"));
+    raw.rules = raw
+        .rules
+        .or_else(|| from_shell("ATVM_WATCHER_RULES").map(PathBuf::from));
     let instance_root = file_env
         .get("ATVM_WATCHER_STATE_ROOT")
         .map(PathBuf::from)

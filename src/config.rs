@@ -40,6 +40,13 @@ impl Env {
             .collect())
     }
 
+    /// `self` with every variable of `top` set on top of it.
+    pub fn overlaid_by(&self, top: &Env) -> Env {
+        let mut m = self.0.clone();
+        m.extend(top.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Env(m)
+    }
+
     /// A variable's value; an empty value counts as unset, as systemd's `Environment=X=` does.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
@@ -406,23 +413,24 @@ impl WatchConfig {
             created_at: stored_ref.and_then(|s| s.created_at.clone()),
         };
 
-        // Explicit value for a tuning option: flag, else request.json, else env twin.
-        let tuned =
-            |flag: &Option<String>, stored: Option<&String>, env_key: &str| -> Option<String> {
-                flag.clone()
-                    .or_else(|| stored.cloned())
-                    .or_else(|| env.get(env_key).map(str::to_string))
-            };
-        let start_text = tuned(
+        // A tuning option is recorded in request.json only when it was asked for (flag or
+        // stored request); the environment twin and the default apply at each watch.
+        let recorded = |flag: &Option<String>, stored: Option<&String>| {
+            flag.clone().or_else(|| stored.cloned())
+        };
+        let start_rec = recorded(
             &raw.start_timeout,
             stored.and_then(|s| s.start_timeout.as_ref()),
-            "ATVM_WATCHER_START_TIMEOUT",
         );
-        let hung_text = tuned(
+        let hung_rec = recorded(
             &raw.hung_timeout,
             stored.and_then(|s| s.hung_timeout.as_ref()),
-            "ATVM_WATCHER_HUNG_TIMEOUT",
         );
+        let effective = |rec: &Option<String>, key: &str| {
+            rec.clone().or_else(|| env.get(key).map(str::to_string))
+        };
+        let start_text = effective(&start_rec, "ATVM_WATCHER_START_TIMEOUT");
+        let hung_text = effective(&hung_rec, "ATVM_WATCHER_HUNG_TIMEOUT");
         let start_timeout = match &start_text {
             Some(t) => parse_duration("--start-timeout", t)?,
             None => DEFAULT_START_TIMEOUT,
@@ -449,10 +457,12 @@ impl WatchConfig {
                 log_file.display()
             )));
         }
-        let rules_file = raw
+        let rules_rec = raw
             .rules
             .clone()
-            .or_else(|| stored.and_then(|s| s.rules.clone()))
+            .or_else(|| stored.and_then(|s| s.rules.clone()));
+        let rules_file = rules_rec
+            .clone()
             .or_else(|| env.get("ATVM_WATCHER_RULES").map(PathBuf::from));
 
         if let Some(0) = request_base.pid {
@@ -468,9 +478,9 @@ impl WatchConfig {
 
         let request = Request {
             log_file: Some(log_file.clone()),
-            start_timeout: start_text,
-            hung_timeout: hung_text,
-            rules: rules_file.clone(),
+            start_timeout: start_rec,
+            hung_timeout: hung_rec,
+            rules: rules_rec,
             ..request_base
         };
         Ok(WatchConfig {
@@ -581,6 +591,10 @@ mod tests {
             ("ATVM_WATCHER_START_TIMEOUT", "5m"),
         ]);
         let c = resolve(&args("b"), &env, None).unwrap();
+        assert_eq!(
+            c.request.hung_timeout, None,
+            "environment twins are not frozen into request.json"
+        );
         assert_eq!(c.paths.state_root, PathBuf::from("/s"));
         assert!(c.paths.state_root_explicit);
         assert_eq!(

@@ -517,3 +517,43 @@ fn check_webhook_tells_which_part_failed() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("MATTERMOST_ATVM_WEBHOOK is not set"), "{err}");
 }
+
+#[test]
+fn start_resolves_paths_as_the_instance_will() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("startpaths", &hook.url());
+    let other_logs = ops.sb.root.join("other-logs");
+    let mut text = fs::read_to_string(&ops.env_file).unwrap();
+    text.push_str(&format!(
+        "ATVM_WATCHER_LOG_DIR={}\nATVM_WATCHER_HUNG_TIMEOUT=5h\n",
+        other_logs.display()
+    ));
+    fs::write(&ops.env_file, text).unwrap();
+    // This shell sets neither the log directory nor the state root: the file decides.
+    let out = ops
+        .sb
+        .cmd(None)
+        .env_remove("ATVM_WATCHER_LOG_DIR")
+        .env_remove("ATVM_WATCHER_STATE_ROOT")
+        .args(["start", "--build-name", "p1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let req: serde_json::Value =
+        serde_json::from_slice(&fs::read(ops.sb.build_dir("p1").join("request.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        req["log_file"],
+        other_logs.join("p1.log").to_string_lossy().as_ref()
+    );
+    assert_eq!(
+        req["hung_timeout"],
+        serde_json::Value::Null,
+        "the file's tuning is not frozen into the request"
+    );
+}
