@@ -2,9 +2,7 @@
 //! first and changes nothing on bad input (exit 2).
 
 use crate::cli::{CancelArgs, CheckWebhookArgs, StatusArgs, WatchArgs};
-use crate::config::{
-    DEFAULT_ENV_FILE, Env, Paths, Target, WatchConfig, Webhook, validate_build_name,
-};
+use crate::config::{DEFAULT_ENV_FILE, Env, Paths, Target, Webhook, validate_build_name};
 use crate::error::{Error, Result};
 use crate::machine::{BuildState, CancelOutcome, Machine};
 use crate::model::{Status, Timestamp};
@@ -138,20 +136,13 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
             target.paths.state_root.display()
         )));
     }
-    state::check_state_root(&target.paths.state_root)?;
-    let bd = BuildDir::new(&target.paths.state_root, &target.build_name);
-    let stored = if bd.exists() {
-        bd.read_request()?
-    } else {
-        None
-    };
     // The webhook was checked in the environment file; the instance reads it from there.
     let check = WatchArgs {
         dry_run: true,
         ..raw.clone()
     };
-    let cfg = WatchConfig::resolve(&check, env, target, stored.as_ref())?;
-    crate::rules::Rules::load(cfg.rules_file.as_deref())?;
+    let prepared = crate::watch::prepare(&check, &merged, target)?;
+    let (bd, cfg) = (&prepared.dir, &prepared.cfg);
 
     if bd.is_watched() {
         return Err(Error::Busy(format!(
@@ -173,16 +164,7 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
         retry_post = st.finished();
     }
     bd.create()?;
-    let mut request = cfg.request.clone();
-    request
-        .created_at
-        .get_or_insert_with(|| Timestamp::now().rfc3339());
-    if let Some(pid) = request.pid
-        && stored.as_ref().is_none_or(|s| s.pid != Some(pid))
-    {
-        request.pid_start = crate::sys::process_start_time(pid);
-    }
-    bd.write_request(&request)?;
+    bd.write_request(&prepared.request)?;
     systemctl(env, "start", &cfg.build_name)?;
     if retry_post {
         println!(
@@ -198,36 +180,6 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn load_or_fresh(bd: &BuildDir, build: &str) -> Result<BuildState> {
-    let request = bd.read_request().ok().flatten();
-    let fresh = || {
-        let created = request
-            .as_ref()
-            .and_then(|r| r.created_at.as_deref())
-            .and_then(Timestamp::parse)
-            .unwrap_or_else(Timestamp::now);
-        let categorize = request.as_ref().is_some_and(|r| r.categorize);
-        let log = request
-            .as_ref()
-            .and_then(|r| r.log_file.clone())
-            .unwrap_or_default();
-        BuildState::new(build, categorize, &log.to_string_lossy(), created)
-    };
-    let mut st = match bd.load_state()? {
-        Loaded::Found(st) => *st,
-        Loaded::Missing => fresh(),
-        Loaded::Corrupt { moved_to, error } => {
-            log::warn!(
-                "{build}: state.json was unreadable ({error}); moved to {}",
-                moved_to.display()
-            );
-            fresh()
-        }
-    };
-    bd.apply_posted_markers(&mut st);
-    Ok(st)
 }
 
 /// `cancel`: under the state lock, either the build already finished (nothing changes)
@@ -248,7 +200,15 @@ pub fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
         .clone()
         .unwrap_or_else(|| "cancelled by operator".into());
     let lock = bd.state_lock()?;
-    let st = load_or_fresh(&bd, &raw.build_name)?;
+    let request = bd
+        .read_request()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| crate::config::Request {
+            build_name: raw.build_name.clone(),
+            ..Default::default()
+        });
+    let st = bd.load_or_rebuild(&request)?;
     let mut machine = Machine::new(st, Duration::ZERO, None);
     let (outcome, _) = machine.cancel(&reason, SystemTime::now());
     match outcome {
@@ -367,13 +327,7 @@ fn summarize(root: &Path, build: &str) -> BuildSummary {
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match bd.read_request() {
             Ok(Some(r)) => {
-                let created = r
-                    .created_at
-                    .as_deref()
-                    .and_then(Timestamp::parse)
-                    .unwrap_or_else(Timestamp::now);
-                let log = r.log_file.clone().unwrap_or_default();
-                let st = BuildState::new(build, r.categorize, &log.to_string_lossy(), created);
+                let st = BuildState::for_request(&r, Timestamp::now());
                 BuildSummary::from_state(build, &st, watched)
             }
             Ok(None) => {

@@ -138,6 +138,22 @@ impl BuildState {
         }
     }
 
+    /// A fresh state for a request (first watch, or state.json lost): the start timeout
+    /// still counts from when the request was first recorded.
+    pub fn for_request(r: &crate::config::Request, now: Timestamp) -> BuildState {
+        let created = r
+            .created_at
+            .as_deref()
+            .and_then(Timestamp::parse)
+            .unwrap_or(now);
+        let log = r
+            .log_file
+            .as_deref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        BuildState::new(&r.build_name, r.categorize, &log, created)
+    }
+
     /// The request is over (its own status is terminal).
     pub fn finished(&self) -> bool {
         self.status.is_terminal()

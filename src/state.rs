@@ -239,6 +239,25 @@ impl BuildDir {
         }
     }
 
+    /// The build's state: state.json, or a fresh one for `request` when it is missing or
+    /// unreadable (moved aside, and said so); posted markers applied either way.
+    pub fn load_or_rebuild(&self, request: &Request) -> Result<BuildState> {
+        let mut st = match self.load_state()? {
+            Loaded::Found(st) => *st,
+            Loaded::Missing => BuildState::for_request(request, Timestamp::now()),
+            Loaded::Corrupt { moved_to, error } => {
+                log::warn!(
+                    "{}: state.json was unreadable ({error}); moved to {} and rebuilding from the log",
+                    request.build_name,
+                    moved_to.display()
+                );
+                BuildState::for_request(request, Timestamp::now())
+            }
+        };
+        self.apply_posted_markers(&mut st);
+        Ok(st)
+    }
+
     /// Writes state.json and every sub-run file whose content changed.
     pub fn save(&mut self, st: &BuildState) -> Result<()> {
         for s in &st.subruns {

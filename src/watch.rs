@@ -19,7 +19,7 @@ use crate::matcher::{Event, Scanner};
 use crate::message::{self, Context};
 use crate::model::Timestamp;
 use crate::rules::Rules;
-use crate::state::{self, BuildDir, Loaded};
+use crate::state::{self, BuildDir};
 use crate::sys::{self, PidWatch, Signals};
 use crate::webhook::{self, Jitter, Payload, Poster, Verdict};
 use log::{error, info, warn};
@@ -51,22 +51,45 @@ pub fn run(raw: &WatchArgs, env: &Env) -> Result<()> {
     } else {
         None
     };
+    let prepared = prepare(raw, env, target)?;
+    let bd = prepared.dir;
+    bd.create()?;
+    let _lock = bd.lock_instance()?;
+    let request = prepared.request;
+    if prepared.stored.as_ref() != Some(&request) {
+        bd.write_request(&request)?;
+    }
+    Watcher::new(prepared.cfg, request, bd, &prepared.rules)?.run()
+}
+
+/// A watch request checked against its state root, ready to be recorded.
+pub struct Prepared {
+    pub dir: BuildDir,
+    /// request.json as found.
+    pub stored: Option<Request>,
+    pub cfg: WatchConfig,
+    pub rules: Rules,
+    /// The request to record: the resolved one, with its first-recorded time and the
+    /// run's process start time (`--pid` reuse guard).
+    pub request: Request,
+}
+
+/// Everything `watch` and `start` check before they create anything: a writable state
+/// root, a readable stored request, a valid configuration and rules file.
+pub fn prepare(raw: &WatchArgs, env: &Env, target: BuildTarget) -> Result<Prepared> {
     state::check_state_root(&target.paths.state_root)?;
-    let bd = BuildDir::new(&target.paths.state_root, &target.build_name);
-    let stored = if bd.exists() {
-        bd.read_request()?
+    let dir = BuildDir::new(&target.paths.state_root, &target.build_name);
+    let stored = if dir.exists() {
+        dir.read_request()?
     } else {
         None
     };
     let cfg = WatchConfig::resolve(raw, env, target, stored.as_ref())?;
     let rules = Rules::load(cfg.rules_file.as_deref())?;
-
-    bd.create()?;
-    let _lock = bd.lock_instance()?;
     let mut request = cfg.request.clone();
-    if request.created_at.is_none() {
-        request.created_at = Some(Timestamp::now().rfc3339());
-    }
+    request
+        .created_at
+        .get_or_insert_with(|| Timestamp::now().rfc3339());
     if let Some(pid) = request.pid
         && stored
             .as_ref()
@@ -74,10 +97,13 @@ pub fn run(raw: &WatchArgs, env: &Env) -> Result<()> {
     {
         request.pid_start = sys::process_start_time(pid);
     }
-    if stored.as_ref() != Some(&request) {
-        bd.write_request(&request)?;
-    }
-    Watcher::new(cfg, request, bd, &rules)?.run()
+    Ok(Prepared {
+        dir,
+        stored,
+        cfg,
+        rules,
+        request,
+    })
 }
 
 /// A post waiting for its next attempt.
@@ -152,31 +178,7 @@ struct Watcher {
 }
 
 fn load_state(bd: &BuildDir, cfg: &WatchConfig, request: &Request) -> Result<BuildState> {
-    let created = request
-        .created_at
-        .as_deref()
-        .and_then(Timestamp::parse)
-        .unwrap_or_else(Timestamp::now);
-    let fresh = || {
-        BuildState::new(
-            &cfg.build_name,
-            cfg.request.categorize,
-            &cfg.log_file.to_string_lossy(),
-            created,
-        )
-    };
-    let mut st = match bd.load_state()? {
-        Loaded::Found(st) => *st,
-        Loaded::Missing => fresh(),
-        Loaded::Corrupt { moved_to, error } => {
-            warn!(
-                "{}: state.json was unreadable ({error}); moved to {} and rebuilding from the log",
-                cfg.build_name,
-                moved_to.display()
-            );
-            fresh()
-        }
-    };
+    let mut st = bd.load_or_rebuild(request)?;
     if st.categorize != cfg.request.categorize {
         warn!(
             "{}: the build was first watched with categorize={}; keeping that",
@@ -193,7 +195,6 @@ fn load_state(bd: &BuildDir, cfg: &WatchConfig, request: &Request) -> Result<Bui
         st.log_position = None;
     }
     st.dry_run = cfg.dry_run;
-    bd.apply_posted_markers(&mut st);
     Ok(st)
 }
 
@@ -265,16 +266,21 @@ impl Watcher {
         self.dirty |= step.changed;
         self.urgent |= step.urgent;
         for t in step.posts {
-            let now = Instant::now();
-            self.retries.insert(
-                t,
-                Retry {
-                    attempts: 0,
-                    first: now,
-                    next: now,
-                },
-            );
+            self.schedule_now(t);
         }
+    }
+
+    /// A fresh retry budget for `t`, first attempt now.
+    fn schedule_now(&mut self, t: Target) {
+        let now = Instant::now();
+        self.retries.insert(
+            t,
+            Retry {
+                attempts: 0,
+                first: now,
+                next: now,
+            },
+        );
     }
 
     /// Saves state.json (and the sub-run files) under the state lock, applying a
@@ -537,15 +543,7 @@ impl Watcher {
             return Ok(());
         }
         for t in st.pending_posts() {
-            let now = Instant::now();
-            self.retries.insert(
-                t,
-                Retry {
-                    attempts: 0,
-                    first: now,
-                    next: now,
-                },
-            );
+            self.schedule_now(t);
         }
         let mut wake = Wake {
             log: true,
