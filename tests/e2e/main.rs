@@ -1,0 +1,298 @@
+//! End-to-end test under a real systemd: boots a `systemd-nspawn` container, installs the
+//! release tarball with `make install`, and drives real workflows through the installed
+//! start/cancel helpers and `systemctl`, with a fake Mattermost on the host's 127.0.0.1
+//! (the container shares the host network) and run logs written under
+//! /root/cdc-e2e-cyp-12.17.4/cypress/cmcReporter/tmp/ inside the container.
+//!
+//! Needs root and systemd-nspawn; run through `make e2e` (tests/e2e/run.sh), which builds
+//! the tarball and sets ATVM_E2E_TARBALL (and ATVM_E2E_ROOT for a debootstrap root).
+//! Ignored by a plain `cargo test`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const LOG_DIR: &str = "/root/cdc-e2e-cyp-12.17.4/cypress/cmcReporter/tmp";
+const STATE_ROOT: &str = "/var/lib/atvm-run-watcher";
+const PREFIX: &str = "/opt/atvm-watcher-service";
+const E2E_WAIT: Duration = Duration::from_secs(30);
+
+/// A booted container; powered off and reaped on drop.
+struct Container {
+    nspawn: Child,
+    leader: u32,
+    console: PathBuf,
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+impl Container {
+    /// Boots `root`: the host's own file system on a tmpfs (`/`, with `--volatile=yes`) or
+    /// a prepared root directory (with `--volatile=overlay`, so it stays unchanged).
+    fn boot(root: &Path, staging: &Path, work: &Path) -> Container {
+        let console = work.join("console.log");
+        let volatile = if root == Path::new("/") { "--volatile=yes" } else { "--volatile=overlay" };
+        let nspawn = Command::new("systemd-nspawn")
+            .args(["--quiet", "--register=no", "--keep-unit", volatile])
+            .arg("-D")
+            .arg(root)
+            .arg(format!("--bind-ro={}:/staging", staging.display()))
+            .args(["-b", "--console=pipe", "systemd.mask=systemd-firstboot.service"])
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&console).unwrap())
+            .stderr(Stdio::from(fs::File::create(work.join("nspawn.err")).unwrap()))
+            .spawn()
+            .expect("systemd-nspawn (apt-get install systemd-container)");
+        let pid = nspawn.id();
+        let mut leader = 0;
+        wait_until("the container's systemd", E2E_WAIT, || {
+            leader = children(pid)
+                .into_iter()
+                .find(|c| fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|s| s.trim() == "systemd"))
+                .unwrap_or(0);
+            leader != 0 && Path::new(&format!("/proc/{leader}/root/run/systemd/private")).exists()
+        });
+        let c = Container { nspawn, leader, console };
+        let state = c.sh("systemctl is-system-running --wait || true");
+        assert!(state.contains("running") || state.contains("degraded"), "system state: {state}");
+        c
+    }
+
+    /// A path of the container's file system, seen from the host.
+    fn path(&self, p: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{p}", self.leader))
+    }
+
+    /// Runs a shell command inside the container; returns stdout+stderr; panics on failure
+    /// unless the command ends with `|| true`.
+    fn sh(&self, cmd: &str) -> String {
+        let out = Command::new("nsenter")
+            .args(["-t", &self.leader.to_string(), "-a", "--", "/bin/sh", "-c", cmd])
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "in the container: {cmd}\n{text}");
+        text
+    }
+
+    fn unit_state(&self, build: &str) -> String {
+        self.sh(&format!("systemctl is-active atvm-run-watcher@{build}.service || true")).trim().to_string()
+    }
+
+    fn wait_unit(&self, build: &str, want: &str) {
+        wait_until(&format!("atvm-run-watcher@{build} to be {want}"), E2E_WAIT, || self.unit_state(build) == want);
+    }
+
+    fn journal(&self, build: &str) -> String {
+        self.sh(&format!("journalctl -b --no-pager -o cat -u atvm-run-watcher@{build}.service || true"))
+    }
+
+    fn append(&self, build: &str, lines: &[String]) {
+        let p = self.path(&format!("{LOG_DIR}/{build}.log"));
+        let mut f = fs::OpenOptions::new().create(true).append(true).open(&p).unwrap();
+        std::io::Write::write_all(&mut f, &cypress::render(lines, Style::ALL)).unwrap();
+    }
+
+    fn state(&self, build: &str) -> Option<serde_json::Value> {
+        fs::read(self.path(&format!("{STATE_ROOT}/{build}/state.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    fn wait_status(&self, build: &str, status: &str) -> serde_json::Value {
+        let mut last = None;
+        wait_until(&format!("{build} to be {status}"), E2E_WAIT, || {
+            last = self.state(build);
+            last.as_ref().is_some_and(|s| s["status"] == status)
+        });
+        last.unwrap()
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("nsenter")
+            .args(["-t", &self.leader.to_string(), "-a", "--", "systemctl", "poweroff"])
+            .output();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.nspawn.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.nspawn.kill();
+        let _ = self.nspawn.wait();
+        eprintln!("container did not power off in time; console: {}", self.console.display());
+    }
+}
+
+fn posts_for(hook: &FakeMattermost, build: &str) -> Vec<String> {
+    hook.delivered().iter().map(|r| r.text()).filter(|t| t.lines().next().is_some_and(|h| h.contains(&format!(" · {build}")))).collect()
+}
+
+fn group(name: &str, specs: &[Spec]) -> Vec<String> {
+    let mut v = vec![format!("[atvm] ATVM_GROUP_START: {name}")];
+    v.extend(cypress::run(specs));
+    v.push(format!("[atvm] ATVM_GROUP_END: {name} {}", if specs.iter().any(|s| s.failing > 0) { "FAILED" } else { "COMPLETED" }));
+    v
+}
+
+#[test]
+#[ignore = "needs root and systemd-nspawn: run `make e2e`"]
+fn installed_tarball_under_real_systemd() {
+    let started = Instant::now();
+    let tarball = PathBuf::from(std::env::var("ATVM_E2E_TARBALL").expect("ATVM_E2E_TARBALL: run through `make e2e`"));
+    let root = PathBuf::from(std::env::var("ATVM_E2E_ROOT").unwrap_or_else(|_| "/".into()));
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
+    let staging = work.join("staging");
+    fs::create_dir_all(&staging).unwrap();
+    let st = Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&staging).status().unwrap();
+    assert!(st.success());
+    let top = fs::read_dir(&staging).unwrap().next().unwrap().unwrap().file_name().into_string().unwrap();
+
+    let hook = FakeMattermost::start();
+    let ct = Container::boot(&root, &staging, &work);
+    eprintln!("e2e: container up after {:?}", started.elapsed());
+
+    // Install from the tarball, as on the controller.
+    let out = ct.sh(&format!("make -C /staging/{top} install"));
+    eprintln!("{out}");
+    let mode = |p: &str| format!("{:o}", fs::metadata(ct.path(p)).unwrap().permissions().mode() & 0o7777);
+    assert_eq!(mode("/etc/atvm-run-watcher.env"), "600");
+    assert_eq!(mode(STATE_ROOT), "750");
+    assert_eq!(mode(&format!("{PREFIX}/atvm-run-watcher")), "755");
+    ct.sh("systemctl cat atvm-run-watcher@.service >/dev/null");
+
+    // The operator's configuration, plus test-only speed-ups: a short restart delay (drop-in)
+    // and a small retry budget, so that case 4 takes seconds, not minutes.
+    let env = format!(
+        "MATTERMOST_ATVM_WEBHOOK={}\nMATTERMOST_ATVM_USERNAME=atvm-e2e\nATVM_WATCHER_RETRY_ATTEMPTS=2\nATVM_WATCHER_RETRY_BASE=200ms\n",
+        hook.url()
+    );
+    fs::write(ct.path("/etc/atvm-run-watcher.env"), env).unwrap();
+    let dropin = ct.path("/etc/systemd/system/atvm-run-watcher@.service.d");
+    fs::create_dir_all(&dropin).unwrap();
+    fs::write(dropin.join("e2e.conf"), "[Service]\nRestartSec=1s\n").unwrap();
+    ct.sh("systemctl daemon-reload");
+    fs::create_dir_all(ct.path(LOG_DIR)).unwrap();
+    let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
+    let cancel = format!("{PREFIX}/cancel-atvm-run-watcher.sh");
+
+    // 1. A completed run, started with the helper and the usual flags.
+    let t1 = Instant::now();
+    ct.sh(&format!(
+        "{start} --build-name e2e-completed --template rhel9-to-ocp --config-family vmware --migration-style warm --integration-plugin vddk --scope-description 'nightly e2e'"
+    ));
+    ct.wait_unit("e2e-completed", "active");
+    ct.wait_status("e2e-completed", "WAITING");
+    ct.append("e2e-completed", &cypress::atvm_preamble("e2e-completed"));
+    ct.append("e2e-completed", &completed_run());
+    ct.wait_unit("e2e-completed", "inactive");
+    let posts = posts_for(&hook, "e2e-completed");
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].contains("rhel9-to-ocp") && posts[0].contains("nightly e2e"), "{}", posts[0]);
+    let st = ct.state("e2e-completed").unwrap();
+    assert_eq!(st["status"], "COMPLETED");
+    assert_eq!(st["posted"], true);
+    assert!(ct.path(&format!("{STATE_ROOT}/e2e-completed/posted.marker")).exists());
+    let journal = ct.journal("e2e-completed");
+    for want in ["WAITING → RUNNING", "RUNNING → COMPLETED", "posted COMPLETED to Mattermost"] {
+        assert!(journal.contains(want), "journal lacks {want:?}:\n{journal}");
+    }
+    eprintln!("e2e: case 1 (completed) {:?}", t1.elapsed());
+
+    // 2. A categorized run with two groups: two posts, then the unit exits.
+    let t2 = Instant::now();
+    ct.sh(&format!("{start} --build-name e2e-groups --template t --categorize"));
+    ct.wait_unit("e2e-groups", "active");
+    let mut lines = vec!["[atvm] ATVM_GROUPS: linux,windows".to_string()];
+    lines.extend(group("linux", &[Spec::passed("linux.cy.js", 2)]));
+    lines.extend(group("windows", &[Spec::failed("windows.cy.js", 3, 1)]));
+    ct.append("e2e-groups", &lines);
+    ct.wait_unit("e2e-groups", "inactive");
+    let posts = posts_for(&hook, "e2e-groups");
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(ct.state("e2e-groups").unwrap()["status"], "FAILED");
+    eprintln!("e2e: case 2 (categorized) {:?}", t2.elapsed());
+
+    // 3. Cancel during a run with the helper: no post, CANCELLED, instance stopped.
+    let t3 = Instant::now();
+    ct.sh(&format!("{start} --build-name e2e-cancel"));
+    ct.wait_unit("e2e-cancel", "active");
+    ct.append("e2e-cancel", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]));
+    ct.wait_status("e2e-cancel", "RUNNING");
+    let out = ct.sh(&format!("{cancel} --build-name e2e-cancel --reason 'wrong template'"));
+    assert!(out.contains("cancelled"), "{out}");
+    ct.wait_unit("e2e-cancel", "inactive");
+    ct.append("e2e-cancel", &completed_run());
+    assert_eq!(ct.state("e2e-cancel").unwrap()["status"], "CANCELLED");
+    eprintln!("e2e: case 3 (cancel) {:?}", t3.elapsed());
+
+    // 4. Webhook down (503) when the run finishes: exit 3, systemd restarts the watcher,
+    //    the post is delivered once the webhook recovers, never twice.
+    let t4 = Instant::now();
+    hook.set_default(Answer::ServerError(503));
+    let before = hook.received().len();
+    ct.sh(&format!("{start} --build-name e2e-down"));
+    ct.wait_unit("e2e-down", "active");
+    ct.append("e2e-down", &failed_run());
+    wait_until("a restart after exit 3", E2E_WAIT, || {
+        let j = ct.journal("e2e-down");
+        j.contains("status=3") && hook.received().len() >= before + 3
+    });
+    hook.set_default(Answer::Ok);
+    ct.wait_unit("e2e-down", "inactive");
+    let posts = posts_for(&hook, "e2e-down");
+    assert_eq!(posts.len(), 1, "delivered once: {posts:?}");
+    let st = ct.state("e2e-down").unwrap();
+    assert_eq!(st["posted"], true);
+    assert_eq!(st["post_error"], serde_json::Value::Null);
+    let j = ct.journal("e2e-down");
+    assert!(j.contains("Scheduled restart job") || j.contains("restart counter"), "systemd restarted it:\n{j}");
+    eprintln!("e2e: case 4 (webhook down, restart) {:?}", t4.elapsed());
+
+    // 5. systemctl stop without cancel, then start again: resumes, one post.
+    let t5 = Instant::now();
+    ct.sh(&format!("{start} --build-name e2e-resume"));
+    ct.wait_unit("e2e-resume", "active");
+    let run = completed_run();
+    let cut = run.iter().position(|l| l.contains("(Run Finished)")).unwrap();
+    ct.append("e2e-resume", &run[..cut]);
+    wait_until("progress saved", E2E_WAIT, || ct.state("e2e-resume").is_some_and(|s| s["progress"]["index"] == 2));
+    ct.sh("systemctl stop atvm-run-watcher@e2e-resume.service");
+    assert_eq!(ct.unit_state("e2e-resume"), "inactive");
+    assert_eq!(ct.state("e2e-resume").unwrap()["status"], "RUNNING");
+    ct.append("e2e-resume", &run[cut..]);
+    ct.sh("systemctl start atvm-run-watcher@e2e-resume.service");
+    ct.wait_unit("e2e-resume", "inactive");
+    assert_eq!(posts_for(&hook, "e2e-resume").len(), 1);
+    assert!(ct.journal("e2e-resume").contains("stop signal: state saved"));
+    eprintln!("e2e: case 5 (stop/start resume) {:?}", t5.elapsed());
+
+    // 6. The hardened unit could read the log under /root and write its state: nothing
+    //    was denied anywhere.
+    let all = ct.sh("journalctl -b --no-pager -o cat -u 'atvm-run-watcher@*' || true");
+    for bad in ["Permission denied", "Read-only file system", "Operation not permitted", "denied", "SECCOMP", "code=killed"] {
+        assert!(!all.contains(bad), "journal mentions {bad:?}:\n{all}");
+    }
+    for b in ["e2e-completed", "e2e-groups", "e2e-cancel", "e2e-down", "e2e-resume"] {
+        assert!(ct.state(b).is_some(), "{b} has a state.json");
+    }
+    assert_eq!(hook.delivered().len(), 5, "1 + 2 + 0 + 1 + 1 posts in all");
+    eprintln!("e2e: all cases in {:?} (boot included)", started.elapsed());
+    drop(ct);
+    let _ = fs::remove_dir_all(&work);
+}
