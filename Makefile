@@ -1,6 +1,6 @@
 # atvm-run-watcher — build, test, demo and package.
 #   make / make build   static release binary for x86_64-unknown-linux-musl
-#   make test           every test (what CI runs)
+#   make test           every test (what CI runs): lint, cargo test, package tests
 #   make demo           a simulated run followed end to end, with the message it would post
 #   make dist           the release tarball (INVENTORY=path adds inventory/vm-inventory.md);
 #                       its last line of output is the tarball's path
@@ -20,7 +20,7 @@ INVENTORY ?=
 # Reproducible archive: file times from the last commit (or now, outside git).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build toolchain test lint demo dist clean
+.PHONY: all build toolchain test test-package lint demo dist clean
 
 all: build
 
@@ -40,6 +40,11 @@ lint:
 
 test: lint
 	$(CARGO) test --locked
+	@$(MAKE) --no-print-directory test-package
+
+# Staged install from the real tarball, shim, helpers, unit checks: tests/package/run.sh.
+test-package: dist
+	bash tests/package/run.sh "$(TARBALL)"
 
 demo:
 	$(CARGO) build --release --locked --quiet
