@@ -2,6 +2,7 @@
 #   make / make build   static release binary for x86_64-unknown-linux-musl
 #   make test           every test (what CI runs): lint, cargo test, package tests
 #   make demo           a simulated run followed end to end, with the message it would post
+#   make test-systemd   (opt-in, root) install and run it under a real systemd in a container
 #   make dist           the release tarball (INVENTORY=path adds inventory/vm-inventory.md);
 #                       its last line of output is the tarball's path
 
@@ -20,7 +21,7 @@ INVENTORY ?=
 # Reproducible archive: file times from the last commit (or now, outside git).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build toolchain test test-package lint demo dist clean
+.PHONY: all build toolchain test test-package test-systemd lint demo dist clean
 
 all: build
 
@@ -45,6 +46,11 @@ test: lint
 # Staged install from the real tarball, shim, helpers, unit checks: tests/package/run.sh.
 test-package: dist
 	bash tests/package/run.sh "$(TARBALL)"
+
+# Opt-in, root only: the tarball installed and run under a real systemd in a throw-away
+# systemd-nspawn container (needs systemd-container); not part of `make test`.
+test-systemd: dist
+	bash tests/package/systemd-boot.sh "$(TARBALL)"
 
 demo:
 	$(CARGO) build --release --locked --quiet
