@@ -4,7 +4,8 @@
 #   make demo           a simulated run followed end to end, with the message it would post
 #   make test-systemd   (opt-in, root) install and run it under a real systemd in a container
 #   make dist           the release tarball (INVENTORY=path adds inventory/vm-inventory.md);
-#                       its last line of output is the tarball's path
+#                       its last line of output is the tarball's path (run it here, or with
+#                       `make -s -C DIR`: with -C alone make adds its own "Leaving directory")
 
 TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/atvm-run-watcher
