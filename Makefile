@@ -1,14 +1,28 @@
 # atvm-run-watcher — build, test, demo and package.
 #   make / make build   static release binary for x86_64-unknown-linux-musl
-#   make test           every test (what CI runs)
+#   make test           every test (what CI runs): lint, cargo test, package tests
 #   make demo           a simulated run followed end to end, with the message it would post
+#   make test-systemd   (opt-in, root) install and run it under a real systemd in a container
+#   make dist           the release tarball (INVENTORY=path adds inventory/vm-inventory.md);
+#                       its last line of output is the tarball's path (run it here, or with
+#                       `make -s -C DIR`: with -C alone make adds its own "Leaving directory")
 
 TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/atvm-run-watcher
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 CARGO   ?= cargo
 
-.PHONY: all build toolchain test lint demo clean
+# Release tarball: one top directory, DIST_NAME. DIST_OUT can be moved (the package tests
+# build their INVENTORY variant elsewhere so that the real tarball stays as it was).
+DIST_NAME := atvm-watcher-service-$(VERSION)
+DIST_OUT  ?= dist/out
+DIST_DIR   = $(DIST_OUT)/$(DIST_NAME)
+TARBALL    = $(DIST_OUT)/$(DIST_NAME)-x86_64.tar.gz
+INVENTORY ?=
+# Reproducible archive: file times from the last commit (or now, outside git).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+
+.PHONY: all build toolchain test test-package test-systemd lint demo dist clean
 
 all: build
 
@@ -28,10 +42,39 @@ lint:
 
 test: lint
 	$(CARGO) test --locked
+	@$(MAKE) --no-print-directory test-package
+
+# Staged install from the real tarball, shim, helpers, unit checks: tests/package/run.sh.
+test-package: dist
+	bash tests/package/run.sh "$(TARBALL)"
+
+# Opt-in, root only: the tarball installed and run under a real systemd in a throw-away
+# systemd-nspawn container (needs systemd-container); not part of `make test`.
+test-systemd: dist
+	bash tests/package/systemd-boot.sh "$(TARBALL)"
 
 demo:
 	$(CARGO) build --release --locked --quiet
 	@bash tests/demo.sh target/release/atvm-run-watcher
+
+dist: build
+	@if [ -n "$(INVENTORY)" ] && [ ! -f "$(INVENTORY)" ]; then echo "error: INVENTORY=$(INVENTORY) is not a file" >&2; exit 1; fi
+	rm -rf "$(DIST_DIR)" "$(TARBALL)" "$(TARBALL).sha256"
+	install -d -m 0755 "$(DIST_DIR)"
+	install -m 0755 $(BIN) compat/atvm_run_watcher.py dist/start-atvm-run-watcher.sh \
+		dist/cancel-atvm-run-watcher.sh "$(DIST_DIR)/"
+	install -m 0644 systemd/atvm-run-watcher@.service dist/atvm-run-watcher.env.example \
+		dist/rules.example.json README.md INSTALL.md "$(DIST_DIR)/"
+	install -m 0644 dist/install.mk "$(DIST_DIR)/Makefile"
+	echo "$(VERSION)" >"$(DIST_DIR)/VERSION" && chmod 0644 "$(DIST_DIR)/VERSION"
+	@if [ -n "$(INVENTORY)" ]; then set -x; install -d -m 0755 "$(DIST_DIR)/inventory" \
+		&& install -m 0644 "$(INVENTORY)" "$(DIST_DIR)/inventory/vm-inventory.md"; fi
+	cd "$(DIST_DIR)" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort \
+		| xargs sha256sum >SHA256SUMS && chmod 0644 SHA256SUMS
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$(SOURCE_DATE_EPOCH)" \
+		-C "$(DIST_OUT)" -cf - "$(DIST_NAME)" | gzip -n -9 >"$(TARBALL)"
+	cd "$(DIST_OUT)" && sha256sum "$(notdir $(TARBALL))" >"$(notdir $(TARBALL)).sha256"
+	@echo "$(abspath $(TARBALL))"
 
 clean:
 	$(CARGO) clean
