@@ -2,7 +2,8 @@
 #   make / make build   static release binary for x86_64-unknown-linux-musl
 #   make test           every test (what CI runs): lint, cargo test, package tests
 #   make demo           a simulated run followed end to end, with the message it would post
-#   make test-systemd   (opt-in, root) install and run it under a real systemd in a container
+#   make e2e            (root) the tarball installed and driven under a real systemd
+#                       (systemd-nspawn); make e2e-full does it in a debootstrap root
 #   make dist           the release tarball (INVENTORY=path adds inventory/vm-inventory.md);
 #                       its last line of output is the tarball's path (run it here, or with
 #                       `make -s -C DIR`: with -C alone make adds its own "Leaving directory")
@@ -22,7 +23,7 @@ INVENTORY ?=
 # Reproducible archive: file times from the last commit (or now, outside git).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build toolchain test test-package test-systemd lint demo dist clean
+.PHONY: all build toolchain test test-package e2e e2e-full lint demo dist clean
 
 all: build
 
@@ -48,10 +49,14 @@ test: lint
 test-package: dist
 	bash tests/package/run.sh "$(TARBALL)"
 
-# Opt-in, root only: the tarball installed and run under a real systemd in a throw-away
-# systemd-nspawn container (needs systemd-container); not part of `make test`.
-test-systemd: dist
-	bash tests/package/systemd-boot.sh "$(TARBALL)"
+# Root only: the tarball installed and driven under a real systemd booted in a
+# systemd-nspawn container (tests/e2e/run.sh). e2e boots the host's own /usr (fast, CI);
+# e2e-full a reproducible debootstrap root (built once into target/e2e-root).
+e2e: dist
+	bash tests/e2e/run.sh "$(TARBALL)"
+
+e2e-full: dist
+	E2E_ROOT=debootstrap bash tests/e2e/run.sh "$(TARBALL)"
 
 demo:
 	$(CARGO) build --release --locked --quiet

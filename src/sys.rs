@@ -166,13 +166,20 @@ pub fn network_fs(path: &Path) -> Option<&'static str> {
     })
 }
 
-/// This machine's host name (for the message).
+/// This machine's host name (for the message), from uname(2): unlike
+/// /proc/sys/kernel/hostname it stays readable under the unit's `ProcSubset=pid`.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown-host".into())
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length; gethostname NUL-terminates within it
+    // (a truncated name may lack the NUL, hence the search below).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..len]).trim().to_string();
+    if rc != 0 || name.is_empty() {
+        "unknown-host".into()
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +213,12 @@ mod tests {
         }
         child.wait().unwrap();
         assert!(w.exited());
+    }
+
+    #[test]
+    fn hostname_matches_the_kernel() {
+        let want = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(hostname(), want.trim());
     }
 
     #[test]

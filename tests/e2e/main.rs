@@ -43,16 +43,26 @@ impl Container {
     /// a prepared root directory (with `--volatile=overlay`, so it stays unchanged).
     fn boot(root: &Path, staging: &Path, work: &Path) -> Container {
         let console = work.join("console.log");
-        let volatile = if root == Path::new("/") { "--volatile=yes" } else { "--volatile=overlay" };
+        let volatile = if root == Path::new("/") {
+            "--volatile=yes"
+        } else {
+            "--volatile=overlay"
+        };
         let nspawn = Command::new("systemd-nspawn")
             .args(["--quiet", "--register=no", "--keep-unit", volatile])
             .arg("-D")
             .arg(root)
             .arg(format!("--bind-ro={}:/staging", staging.display()))
-            .args(["-b", "--console=pipe", "systemd.mask=systemd-firstboot.service"])
+            .args([
+                "-b",
+                "--console=pipe",
+                "systemd.mask=systemd-firstboot.service",
+            ])
             .stdin(Stdio::null())
             .stdout(fs::File::create(&console).unwrap())
-            .stderr(Stdio::from(fs::File::create(work.join("nspawn.err")).unwrap()))
+            .stderr(Stdio::from(
+                fs::File::create(work.join("nspawn.err")).unwrap(),
+            ))
             .spawn()
             .expect("systemd-nspawn (apt-get install systemd-container)");
         let pid = nspawn.id();
@@ -60,13 +70,23 @@ impl Container {
         wait_until("the container's systemd", E2E_WAIT, || {
             leader = children(pid)
                 .into_iter()
-                .find(|c| fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|s| s.trim() == "systemd"))
+                .find(|c| {
+                    fs::read_to_string(format!("/proc/{c}/comm"))
+                        .is_ok_and(|s| s.trim() == "systemd")
+                })
                 .unwrap_or(0);
             leader != 0 && Path::new(&format!("/proc/{leader}/root/run/systemd/private")).exists()
         });
-        let c = Container { nspawn, leader, console };
+        let c = Container {
+            nspawn,
+            leader,
+            console,
+        };
         let state = c.sh("systemctl is-system-running --wait || true");
-        assert!(state.contains("running") || state.contains("degraded"), "system state: {state}");
+        assert!(
+            state.contains("running") || state.contains("degraded"),
+            "system state: {state}"
+        );
         c
     }
 
@@ -79,29 +99,55 @@ impl Container {
     /// unless the command ends with `|| true`.
     fn sh(&self, cmd: &str) -> String {
         let out = Command::new("nsenter")
-            .args(["-t", &self.leader.to_string(), "-a", "--", "/bin/sh", "-c", cmd])
+            .args([
+                "-t",
+                &self.leader.to_string(),
+                "-a",
+                "--",
+                "/bin/sh",
+                "-c",
+                cmd,
+            ])
             .output()
             .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.status.success(), "in the container: {cmd}\n{text}");
         text
     }
 
     fn unit_state(&self, build: &str) -> String {
-        self.sh(&format!("systemctl is-active atvm-run-watcher@{build}.service || true")).trim().to_string()
+        self.sh(&format!(
+            "systemctl is-active atvm-run-watcher@{build}.service || true"
+        ))
+        .trim()
+        .to_string()
     }
 
     fn wait_unit(&self, build: &str, want: &str) {
-        wait_until(&format!("atvm-run-watcher@{build} to be {want}"), E2E_WAIT, || self.unit_state(build) == want);
+        wait_until(
+            &format!("atvm-run-watcher@{build} to be {want}"),
+            E2E_WAIT,
+            || self.unit_state(build) == want,
+        );
     }
 
     fn journal(&self, build: &str) -> String {
-        self.sh(&format!("journalctl -b --no-pager -o cat -u atvm-run-watcher@{build}.service || true"))
+        self.sh(&format!(
+            "journalctl -b --no-pager -o cat -u atvm-run-watcher@{build}.service || true"
+        ))
     }
 
     fn append(&self, build: &str, lines: &[String]) {
         let p = self.path(&format!("{LOG_DIR}/{build}.log"));
-        let mut f = fs::OpenOptions::new().create(true).append(true).open(&p).unwrap();
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .unwrap();
         std::io::Write::write_all(&mut f, &cypress::render(lines, Style::ALL)).unwrap();
     }
 
@@ -124,7 +170,14 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = Command::new("nsenter")
-            .args(["-t", &self.leader.to_string(), "-a", "--", "systemctl", "poweroff"])
+            .args([
+                "-t",
+                &self.leader.to_string(),
+                "-a",
+                "--",
+                "systemctl",
+                "poweroff",
+            ])
             .output();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -135,18 +188,36 @@ impl Drop for Container {
         }
         let _ = self.nspawn.kill();
         let _ = self.nspawn.wait();
-        eprintln!("container did not power off in time; console: {}", self.console.display());
+        eprintln!(
+            "container did not power off in time; console: {}",
+            self.console.display()
+        );
     }
 }
 
 fn posts_for(hook: &FakeMattermost, build: &str) -> Vec<String> {
-    hook.delivered().iter().map(|r| r.text()).filter(|t| t.lines().next().is_some_and(|h| h.contains(&format!(" · {build}")))).collect()
+    hook.delivered()
+        .iter()
+        .map(|r| r.text())
+        .filter(|t| {
+            t.lines()
+                .next()
+                .is_some_and(|h| h.contains(&format!(" · {build}")))
+        })
+        .collect()
 }
 
 fn group(name: &str, specs: &[Spec]) -> Vec<String> {
     let mut v = vec![format!("[atvm] ATVM_GROUP_START: {name}")];
     v.extend(cypress::run(specs));
-    v.push(format!("[atvm] ATVM_GROUP_END: {name} {}", if specs.iter().any(|s| s.failing > 0) { "FAILED" } else { "COMPLETED" }));
+    v.push(format!(
+        "[atvm] ATVM_GROUP_END: {name} {}",
+        if specs.iter().any(|s| s.failing > 0) {
+            "FAILED"
+        } else {
+            "COMPLETED"
+        }
+    ));
     v
 }
 
@@ -154,14 +225,30 @@ fn group(name: &str, specs: &[Spec]) -> Vec<String> {
 #[ignore = "needs root and systemd-nspawn: run `make e2e`"]
 fn installed_tarball_under_real_systemd() {
     let started = Instant::now();
-    let tarball = PathBuf::from(std::env::var("ATVM_E2E_TARBALL").expect("ATVM_E2E_TARBALL: run through `make e2e`"));
+    let tarball = PathBuf::from(
+        std::env::var("ATVM_E2E_TARBALL").expect("ATVM_E2E_TARBALL: run through `make e2e`"),
+    );
     let root = PathBuf::from(std::env::var("ATVM_E2E_ROOT").unwrap_or_else(|_| "/".into()));
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
+    let work =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
     let staging = work.join("staging");
     fs::create_dir_all(&staging).unwrap();
-    let st = Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&staging).status().unwrap();
+    let st = Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&staging)
+        .status()
+        .unwrap();
     assert!(st.success());
-    let top = fs::read_dir(&staging).unwrap().next().unwrap().unwrap().file_name().into_string().unwrap();
+    let top = fs::read_dir(&staging)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
 
     let hook = FakeMattermost::start();
     let ct = Container::boot(&root, &staging, &work);
@@ -170,7 +257,16 @@ fn installed_tarball_under_real_systemd() {
     // Install from the tarball, as on the controller.
     let out = ct.sh(&format!("make -C /staging/{top} install"));
     eprintln!("{out}");
-    let mode = |p: &str| format!("{:o}", fs::metadata(ct.path(p)).unwrap().permissions().mode() & 0o7777);
+    assert!(
+        out.contains("daemon-reload"),
+        "install reloads systemd when it runs: {out}"
+    );
+    let mode = |p: &str| {
+        format!(
+            "{:o}",
+            fs::metadata(ct.path(p)).unwrap().permissions().mode() & 0o7777
+        )
+    };
     assert_eq!(mode("/etc/atvm-run-watcher.env"), "600");
     assert_eq!(mode(STATE_ROOT), "750");
     assert_eq!(mode(&format!("{PREFIX}/atvm-run-watcher")), "755");
@@ -187,7 +283,14 @@ fn installed_tarball_under_real_systemd() {
     fs::create_dir_all(&dropin).unwrap();
     fs::write(dropin.join("e2e.conf"), "[Service]\nRestartSec=1s\n").unwrap();
     ct.sh("systemctl daemon-reload");
+    let check = ct.sh(&format!("make -C /staging/{top} check"));
+    assert!(
+        check.contains("systemctl cat"),
+        "make check looks at the loaded unit: {check}"
+    );
     fs::create_dir_all(ct.path(LOG_DIR)).unwrap();
+    fs::set_permissions(ct.path("/root"), fs::Permissions::from_mode(0o700)).unwrap();
+    let host = ct.sh("cat /proc/sys/kernel/hostname").trim().to_string();
     let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
     let cancel = format!("{PREFIX}/cancel-atvm-run-watcher.sh");
 
@@ -203,20 +306,42 @@ fn installed_tarball_under_real_systemd() {
     ct.wait_unit("e2e-completed", "inactive");
     let posts = posts_for(&hook, "e2e-completed");
     assert_eq!(posts.len(), 1, "{posts:?}");
-    assert!(posts[0].contains("rhel9-to-ocp") && posts[0].contains("nightly e2e"), "{}", posts[0]);
+    assert!(
+        posts[0].contains("rhel9-to-ocp") && posts[0].contains("nightly e2e"),
+        "{}",
+        posts[0]
+    );
+    assert!(
+        posts[0].contains(&format!("Controller: {host} ")),
+        "the host name is readable in the sandbox: {}",
+        posts[0]
+    );
     let st = ct.state("e2e-completed").unwrap();
     assert_eq!(st["status"], "COMPLETED");
     assert_eq!(st["posted"], true);
-    assert!(ct.path(&format!("{STATE_ROOT}/e2e-completed/posted.marker")).exists());
+    assert!(
+        ct.path(&format!("{STATE_ROOT}/e2e-completed/posted.marker"))
+            .exists()
+    );
     let journal = ct.journal("e2e-completed");
-    for want in ["WAITING → RUNNING", "RUNNING → COMPLETED", "posted COMPLETED to Mattermost"] {
+    for want in [
+        "WAITING → RUNNING",
+        "RUNNING → COMPLETED",
+        "posted COMPLETED to Mattermost",
+    ] {
         assert!(journal.contains(want), "journal lacks {want:?}:\n{journal}");
     }
+    // A second start of the finished build posts nothing more.
+    ct.sh("systemctl start atvm-run-watcher@e2e-completed.service");
+    ct.wait_unit("e2e-completed", "inactive");
+    assert_eq!(posts_for(&hook, "e2e-completed").len(), 1);
     eprintln!("e2e: case 1 (completed) {:?}", t1.elapsed());
 
     // 2. A categorized run with two groups: two posts, then the unit exits.
     let t2 = Instant::now();
-    ct.sh(&format!("{start} --build-name e2e-groups --template t --categorize"));
+    ct.sh(&format!(
+        "{start} --build-name e2e-groups --template t --categorize"
+    ));
     ct.wait_unit("e2e-groups", "active");
     let mut lines = vec!["[atvm] ATVM_GROUPS: linux,windows".to_string()];
     lines.extend(group("linux", &[Spec::passed("linux.cy.js", 2)]));
@@ -232,9 +357,14 @@ fn installed_tarball_under_real_systemd() {
     let t3 = Instant::now();
     ct.sh(&format!("{start} --build-name e2e-cancel"));
     ct.wait_unit("e2e-cancel", "active");
-    ct.append("e2e-cancel", &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]));
+    ct.append(
+        "e2e-cancel",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+    );
     ct.wait_status("e2e-cancel", "RUNNING");
-    let out = ct.sh(&format!("{cancel} --build-name e2e-cancel --reason 'wrong template'"));
+    let out = ct.sh(&format!(
+        "{cancel} --build-name e2e-cancel --reason 'wrong template'"
+    ));
     assert!(out.contains("cancelled"), "{out}");
     ct.wait_unit("e2e-cancel", "inactive");
     ct.append("e2e-cancel", &completed_run());
@@ -261,7 +391,10 @@ fn installed_tarball_under_real_systemd() {
     assert_eq!(st["posted"], true);
     assert_eq!(st["post_error"], serde_json::Value::Null);
     let j = ct.journal("e2e-down");
-    assert!(j.contains("Scheduled restart job") || j.contains("restart counter"), "systemd restarted it:\n{j}");
+    assert!(
+        j.contains("Scheduled restart job") || j.contains("restart counter"),
+        "systemd restarted it:\n{j}"
+    );
     eprintln!("e2e: case 4 (webhook down, restart) {:?}", t4.elapsed());
 
     // 5. systemctl stop without cancel, then start again: resumes, one post.
@@ -269,9 +402,15 @@ fn installed_tarball_under_real_systemd() {
     ct.sh(&format!("{start} --build-name e2e-resume"));
     ct.wait_unit("e2e-resume", "active");
     let run = completed_run();
-    let cut = run.iter().position(|l| l.contains("(Run Finished)")).unwrap();
+    let cut = run
+        .iter()
+        .position(|l| l.contains("(Run Finished)"))
+        .unwrap();
     ct.append("e2e-resume", &run[..cut]);
-    wait_until("progress saved", E2E_WAIT, || ct.state("e2e-resume").is_some_and(|s| s["progress"]["index"] == 2));
+    wait_until("progress saved", E2E_WAIT, || {
+        ct.state("e2e-resume")
+            .is_some_and(|s| s["progress"]["index"] == 2)
+    });
     ct.sh("systemctl stop atvm-run-watcher@e2e-resume.service");
     assert_eq!(ct.unit_state("e2e-resume"), "inactive");
     assert_eq!(ct.state("e2e-resume").unwrap()["status"], "RUNNING");
@@ -279,16 +418,75 @@ fn installed_tarball_under_real_systemd() {
     ct.sh("systemctl start atvm-run-watcher@e2e-resume.service");
     ct.wait_unit("e2e-resume", "inactive");
     assert_eq!(posts_for(&hook, "e2e-resume").len(), 1);
-    assert!(ct.journal("e2e-resume").contains("stop signal: state saved"));
+    assert!(
+        ct.journal("e2e-resume")
+            .contains("stop signal: state saved")
+    );
     eprintln!("e2e: case 5 (stop/start resume) {:?}", t5.elapsed());
+
+    // --pid: root's run process stays visible to the sandboxed watcher; its exit without a
+    // result is TERMINATED, not posted.
+    let run_pid = ct
+        .sh("sleep 600 >/dev/null 2>&1 & echo $!")
+        .trim()
+        .to_string();
+    ct.sh(&format!("{start} --build-name e2e-pid --pid {run_pid}"));
+    ct.wait_unit("e2e-pid", "active");
+    ct.append(
+        "e2e-pid",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
+    );
+    wait_until("run start seen", E2E_WAIT, || {
+        ct.state("e2e-pid").is_some_and(|s| s["run_seen"] == true)
+    });
+    assert_eq!(
+        ct.unit_state("e2e-pid"),
+        "active",
+        "still watching while the run's process lives"
+    );
+    ct.sh(&format!("kill {run_pid}"));
+    ct.wait_unit("e2e-pid", "inactive");
+    assert_eq!(ct.state("e2e-pid").unwrap()["status"], "TERMINATED");
+    assert_eq!(posts_for(&hook, "e2e-pid").len(), 0);
+
+    // Exit 2 (a bad request) fails the unit and is not restarted.
+    let bad = ct.path(&format!("{STATE_ROOT}/e2e-bad"));
+    fs::create_dir_all(&bad).unwrap();
+    fs::write(
+        bad.join("request.json"),
+        r#"{"schema":1,"build_name":"e2e-bad","start_timeout":"soon"}"#,
+    )
+    .unwrap();
+    ct.sh("systemctl start atvm-run-watcher@e2e-bad.service || true");
+    ct.wait_unit("e2e-bad", "failed");
+    let show =
+        ct.sh("systemctl show -p ExecMainStatus -p NRestarts atvm-run-watcher@e2e-bad.service");
+    assert!(
+        show.contains("ExecMainStatus=2") && show.contains("NRestarts=0"),
+        "{show}"
+    );
 
     // 6. The hardened unit could read the log under /root and write its state: nothing
     //    was denied anywhere.
     let all = ct.sh("journalctl -b --no-pager -o cat -u 'atvm-run-watcher@*' || true");
-    for bad in ["Permission denied", "Read-only file system", "Operation not permitted", "denied", "SECCOMP", "code=killed"] {
+    for bad in [
+        "Permission denied",
+        "Read-only file system",
+        "Operation not permitted",
+        "denied",
+        "SECCOMP",
+        "code=killed",
+    ] {
         assert!(!all.contains(bad), "journal mentions {bad:?}:\n{all}");
     }
-    for b in ["e2e-completed", "e2e-groups", "e2e-cancel", "e2e-down", "e2e-resume"] {
+    for b in [
+        "e2e-completed",
+        "e2e-groups",
+        "e2e-cancel",
+        "e2e-down",
+        "e2e-resume",
+        "e2e-pid",
+    ] {
         assert!(ct.state(b).is_some(), "{b} has a state.json");
     }
     assert_eq!(hook.delivered().len(), 5, "1 + 2 + 0 + 1 + 1 posts in all");

@@ -316,7 +316,8 @@ EOF
 chmod 0755 "$work/systemctl"
 hstate=$work/hstate
 hlog=$work/systemctl.log
-printf 'MATTERMOST_ATVM_WEBHOOK=http://127.0.0.1:9/hooks/pkgtest\n' >"$work/helper.env"
+# The file names the test state root: start refuses a state root the instance would not use.
+printf 'MATTERMOST_ATVM_WEBHOOK=http://127.0.0.1:9/hooks/pkgtest\nATVM_WATCHER_STATE_ROOT=%s\n' "$hstate" >"$work/helper.env"
 chmod 0600 "$work/helper.env"
 # helper ENV_FILE COMMAND...: a helper run with the stub systemctl and a test state root.
 helper() {
@@ -400,8 +401,9 @@ done
 has "unit restarts after a delay" "$u" '^RestartSec=[1-9]'
 same "unit has no [Install] section (started on demand only)" "" "$(grep -n '^\[Install\]' "$u" || true)"
 # ProtectProc= would hide root's Cypress from the capability-less watcher (--pid sees it
-# gone); ProcSubset=pid hides /proc/sys/kernel/hostname (the message's controller name).
-same "unit leaves ProtectProc= and ProcSubset= alone" "" "$(grep -E '^(ProtectProc|ProcSubset)=' "$u" || true)"
+# gone); ProcSubset=pid keeps /proc/<pid> (all the watcher reads there).
+same "unit leaves ProtectProc= alone" "" "$(grep -E '^ProtectProc=' "$u" || true)"
+same "unit shows only processes in /proc" "ProcSubset=pid" "$(grep -E '^ProcSubset=' "$u" || true)"
 families=$(sed -n 's/^RestrictAddressFamilies=//p' "$u")
 for fam in AF_UNIX AF_INET AF_INET6; do
     has "unit allows $fam" <(tr ' ' '\n' <<<"$families") "^$fam\$"
