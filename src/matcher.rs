@@ -792,5 +792,8 @@ impl Scanner {
     }
 }
 
+#[doc(hidden)]
+pub mod check;
+
 #[cfg(test)]
 mod tests;
