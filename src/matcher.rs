@@ -270,7 +270,7 @@ pub fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
 pub fn clean_text(bytes: &[u8]) -> String {
     let s = lossy(bytes);
     let mut out = String::new();
-    let mut space = false;
+    let (mut space, mut chars) = (false, 0);
     for c in s.trim().chars() {
         if c.is_whitespace() {
             space = true;
@@ -279,14 +279,17 @@ pub fn clean_text(bytes: &[u8]) -> String {
         if c.is_control() {
             continue;
         }
-        if space && !out.is_empty() {
+        // A folded space counts too: the cap holds for the whole text.
+        let sep = space && !out.is_empty();
+        if chars + 1 + usize::from(sep) > NAME_CAP {
+            break;
+        }
+        if sep {
             out.push(' ');
         }
         space = false;
         out.push(c);
-        if out.chars().count() >= NAME_CAP {
-            break;
-        }
+        chars += 1 + usize::from(sep);
     }
     out
 }

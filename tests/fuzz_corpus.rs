@@ -34,3 +34,13 @@ fn fixture_logs_in_every_chunking_mode() {
         }
     }
 }
+
+/// Found by fuzzing: a marker line of many short words gave a `Malformed` text one
+/// character over `NAME_CAP` (a folded space was not counted).
+#[test]
+fn regression_folded_space_over_the_name_cap() {
+    let mut log = b"ATVM_RUN_END:".to_vec();
+    log.extend_from_slice(" ab".repeat(150).as_bytes());
+    log.push(b'\n');
+    check(&Case::encode(0, &[7, 200], &log));
+}
