@@ -2,6 +2,9 @@
 #   make / make build   static release binary for x86_64-unknown-linux-musl
 #   make test           every test (what CI runs)
 #   make demo           a simulated run followed end to end, with the message it would post
+#   make bench          latency, idle cost, catch-up, memory of the release binary (README: Performance)
+#   make scale          300 watchers at once, past the inotify instance limit
+#   make fuzz           the matcher / state machine fuzz target (nightly, cargo-fuzz), FUZZ_SECS
 
 TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/atvm-run-watcher
@@ -35,3 +38,14 @@ demo:
 
 clean:
 	$(CARGO) clean
+
+.PHONY: bench scale fuzz
+bench: build
+	$(CARGO) bench --locked --bench bench
+
+scale: build
+	$(CARGO) bench --locked --bench scale
+
+FUZZ_SECS ?= 600
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz run chunking --sanitizer none -- -max_total_time=$(FUZZ_SECS) -max_len=20000 corpus/chunking
