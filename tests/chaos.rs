@@ -198,6 +198,8 @@ struct RunReport {
     lost: usize,
     duplicates: usize,
     window_deaths: usize,
+    /// Temp files of an atomic write that a kill interrupted (harmless, never read).
+    stale_temps: usize,
     errors: Vec<String>,
 }
 
@@ -361,6 +363,13 @@ fn one_run(sb: &Sandbox, i: usize, seed: u64) -> RunReport {
             posts.len()
         ));
     }
+    rep.stale_temps = std::fs::read_dir(sb.build_dir(&build))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+                .count()
+        })
+        .unwrap_or(0);
     let corrupt = std::fs::read_dir(sb.build_dir(&build))
         .map(|rd| {
             rd.flatten()
@@ -424,7 +433,7 @@ fn watchers_killed_at_random_never_lose_a_post_and_duplicate_only_in_the_window(
     let errors: Vec<&String> = reports.iter().flat_map(|r| &r.errors).collect();
     eprintln!(
         "chaos: {} runs in {:.1} s: {} watcher starts, {} SIGKILLs, {} posts; lost {}, duplicates {} \
-         ({} deaths in the at-least-once window); seed {seed}",
+         ({} deaths in the at-least-once window); {} stale temp file(s) left by kills; seed {seed}",
         reports.len(),
         t0.elapsed().as_secs_f64(),
         sum(|r| r.incarnations),
@@ -433,6 +442,7 @@ fn watchers_killed_at_random_never_lose_a_post_and_duplicate_only_in_the_window(
         sum(|r| r.lost),
         sum(|r| r.duplicates),
         sum(|r| r.window_deaths),
+        sum(|r| r.stale_temps),
     );
     assert_eq!(reports.len(), runs);
     assert!(errors.is_empty(), "seed {seed}: {errors:#?}");
