@@ -211,17 +211,43 @@ fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Appends `s` in 16-byte blocks the compiler copies inline. Runs between escape codes
+/// are short, and a libc `memcpy` call for each (musl's moves bytes one at a time to align,
+/// then starts `rep movsq`) costs more than the copy itself.
+#[inline]
+fn append(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len());
+    let mut blocks = s.chunks_exact(16);
+    for b in &mut blocks {
+        let b: &[u8; 16] = b.try_into().expect("16-byte chunk");
+        out.extend_from_slice(b);
+    }
+    for &b in blocks.remainder() {
+        out.push(b);
+    }
+}
+
 /// Removes ANSI escape sequences (CSI, OSC, two- and three-byte escapes) and every `\r`.
 pub fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    let mut i = 0;
+    match memchr::memchr2(0x1b, b'\r', raw) {
+        None => append(out, raw),
+        Some(first) => strip_from(raw, first, out),
+    }
+}
+
+/// `strip_ansi` once the first ESC or CR is known to be at `first`.
+fn strip_from(raw: &[u8], first: usize, out: &mut Vec<u8>) {
+    out.clear();
+    append(out, &raw[..first]);
+    let mut i = first;
     while i < raw.len() {
         // The plain bytes up to the next ESC or CR are copied as one run.
         let Some(k) = memchr::memchr2(0x1b, b'\r', &raw[i..]) else {
-            out.extend_from_slice(&raw[i..]);
+            append(out, &raw[i..]);
             return;
         };
-        out.extend_from_slice(&raw[i..i + k]);
+        append(out, &raw[i..i + k]);
         i += k;
         if raw[i] == b'\r' {
             i += 1;
@@ -446,8 +472,13 @@ impl LineMatcher {
 
     /// Classifies one line (without its `\n`); `offset` is where the line starts.
     pub fn line(&mut self, raw: &[u8], offset: u64) -> Option<Event> {
+        let Some(first) = memchr::memchr2(0x1b, b'\r', raw) else {
+            // Nothing to strip: the line is its own text, no copy.
+            self.find_strings(raw);
+            return self.classify(raw, offset);
+        };
         let mut buf = std::mem::take(&mut self.buf);
-        strip_ansi(raw, &mut buf);
+        strip_from(raw, first, &mut buf);
         self.find_strings(&buf);
         let ev = self.classify(&buf, offset);
         self.buf = buf;
@@ -661,10 +692,44 @@ impl LineMatcher {
     }
 }
 
+/// The leftmost-first search for anchors in the raw bytes: the packed SIMD searcher
+/// (Teddy) itself where it can be built, which spares the automaton that `AhoCorasick`
+/// runs after it to confirm each hit; `AhoCorasick` (leftmost-first too) otherwise.
+enum AnchorSearch {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl AnchorSearch {
+    fn new(anchors: &[String]) -> AnchorSearch {
+        match aho_corasick::packed::Searcher::new(anchors.iter()) {
+            Some(p) => AnchorSearch::Packed(p),
+            None => AnchorSearch::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(anchors)
+                    .expect("anchors are plain strings"),
+            ),
+        }
+    }
+
+    /// Start and end of the leftmost-first anchor in `hay`.
+    fn find(&self, hay: &[u8]) -> Option<(usize, usize)> {
+        match self {
+            AnchorSearch::Packed(p) => p.find(hay).map(|m| (m.start(), m.end())),
+            AnchorSearch::Automaton(a) => a.find(hay).map(|m| (m.start(), m.end())),
+        }
+    }
+
+    fn is_match(&self, hay: &[u8]) -> bool {
+        self.find(hay).is_some()
+    }
+}
+
 /// Streams a file's bytes through the matcher, in chunks of any size.
 pub struct Scanner {
     matcher: LineMatcher,
-    anchors: AhoCorasick,
+    anchors: AnchorSearch,
     /// The start of an unfinished line (at most `LINE_CAP` bytes of it).
     carry: Vec<u8>,
     in_line: bool,
@@ -676,10 +741,7 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: &Rules) -> Scanner {
-        let anchors = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(rules.anchors())
-            .expect("anchors are plain strings");
+        let anchors = AnchorSearch::new(&rules.anchors());
         Scanner {
             matcher: LineMatcher::new(rules),
             anchors,
@@ -761,10 +823,10 @@ impl Scanner {
                 i = nl + 1;
                 continue;
             }
-            let Some(m) = self.anchors.find(&chunk[i..end]) else {
+            let Some((start, stop)) = self.anchors.find(&chunk[i..end]) else {
                 break;
             };
-            let (hit, hit_end) = (i + m.start(), i + m.end());
+            let (hit, hit_end) = (i + start, i + stop);
             let ls = memchr::memrchr(b'\n', &chunk[i..hit]).map_or(i, |r| i + r + 1);
             let nl =
                 hit + memchr::memchr(b'\n', &chunk[hit..end]).expect("region ends with a newline");
