@@ -7,6 +7,9 @@
 #   make dist           the release tarball (INVENTORY=path adds inventory/vm-inventory.md);
 #                       its last line of output is the tarball's path (run it here, or with
 #                       `make -s -C DIR`: with -C alone make adds its own "Leaving directory")
+#   make bench          latency, idle cost, catch-up, memory of the release binary (README: Performance)
+#   make scale          300 watchers at once, past the inotify instance limit
+#   make fuzz           the matcher / state machine fuzz target (nightly, cargo-fuzz), FUZZ_SECS
 
 TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/atvm-run-watcher
@@ -83,3 +86,14 @@ dist: build
 
 clean:
 	$(CARGO) clean
+
+.PHONY: bench scale fuzz
+bench: build
+	$(CARGO) bench --locked --bench bench
+
+scale: build
+	$(CARGO) bench --locked --bench scale
+
+FUZZ_SECS ?= 600
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz run chunking --sanitizer none -- -max_total_time=$(FUZZ_SECS) -max_len=20000 corpus/chunking

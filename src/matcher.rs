@@ -10,11 +10,17 @@
 //! (see `rules::anchor`) can mean anything, so the scanner finds candidates in the raw
 //! buffer with Aho-Corasick instead of visiting every line; the same anchor test is
 //! applied to lines that arrive in pieces, so the decisions never depend on chunking.
+//!
+//! Speed (README.md, "Performance"): candidates are searched leftmost-first, which lets
+//! Aho-Corasick use its SIMD (Teddy) prefilter; a candidate line is stripped and searched
+//! once for every rule string together (`RuleSearch`), so a line that merely mentions
+//! `Running` costs one short search instead of one per rule.
 
 use crate::model::{Status, Tests};
 use crate::rules::{Piece, Rules, parse_count_pattern};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem::Finder;
+use std::borrow::Cow;
 
 /// How much of one line is looked at. Summary rows are ~1 KiB with colour codes.
 pub const LINE_CAP: usize = 8192;
@@ -59,20 +65,43 @@ pub struct RunResult {
     pub failed_specs: Vec<String>,
 }
 
+/// One string of a rule and its index among `Compiled::strings`.
+struct Rule {
+    finder: Finder<'static>,
+    id: usize,
+}
+
+/// Finds, in one pass over a stripped candidate line, the first occurrence of every rule
+/// string, so that the rules need no search of their own.
+enum RuleSearch {
+    /// Leftmost-first, non-overlapping (Teddy): exact because no two rule strings can
+    /// overlap, so no occurrence hides another.
+    Packed(aho_corasick::packed::Searcher),
+    /// For rule sets whose strings can overlap.
+    Overlapping(AhoCorasick),
+}
+
 struct Compiled {
-    run_starting: Vec<Finder<'static>>,
-    run_finished: Vec<Finder<'static>>,
-    progress: Vec<Finder<'static>>,
+    run_starting: Vec<Rule>,
+    run_finished: Vec<Rule>,
+    progress: Vec<Rule>,
     all_passed: Vec<Finder<'static>>,
     some_failed: Vec<Vec<Piece>>,
     run_canceled: Vec<Finder<'static>>,
-    failed_to_start: Vec<Finder<'static>>,
-    terminated_lines: Vec<String>,
-    terminated_contains: Vec<Finder<'static>>,
-    groups: Vec<Finder<'static>>,
-    group_start: Vec<Finder<'static>>,
-    group_end: Vec<Finder<'static>>,
-    run_end: Vec<Finder<'static>>,
+    failed_to_start: Vec<Rule>,
+    terminated_lines: Vec<(String, usize)>,
+    /// A `terminated_lines` string holds U+FFFD, which the lossy text of invalid UTF-8 can
+    /// produce without the bytes holding it.
+    terminated_need_lossy: bool,
+    terminated_contains: Vec<Rule>,
+    groups: Vec<Rule>,
+    group_start: Vec<Rule>,
+    group_end: Vec<Rule>,
+    run_end: Vec<Rule>,
+    /// Every distinct string of the rules above (not the footer strings: inside a summary
+    /// table every line is looked at in full anyway).
+    strings: Vec<String>,
+    search: RuleSearch,
 }
 
 fn finders(v: &[String]) -> Vec<Finder<'static>> {
@@ -87,12 +116,68 @@ fn find_end(fs: &[Finder<'_>], hay: &[u8]) -> Option<usize> {
         .find_map(|f| f.find(hay).map(|i| i + f.needle().len()))
 }
 
+/// Whether occurrences of two different strings can overlap in some text: one inside the
+/// other, or an end of one that is a start of the other.
+fn can_overlap(a: &[u8], b: &[u8]) -> bool {
+    let touches =
+        |x: &[u8], y: &[u8]| (1..x.len().min(y.len())).any(|k| x[x.len() - k..] == y[..k]);
+    memchr::memmem::find(a, b).is_some()
+        || memchr::memmem::find(b, a).is_some()
+        || touches(a, b)
+        || touches(b, a)
+}
+
 impl Compiled {
     fn new(r: &Rules) -> Compiled {
+        let mut strings: Vec<String> = [
+            &r.run_starting,
+            &r.run_finished,
+            &r.progress,
+            &r.failed_to_start,
+            &r.terminated_lines,
+            &r.terminated_contains,
+            &r.groups,
+            &r.group_start,
+            &r.group_end,
+            &r.run_end,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        strings.sort();
+        strings.dedup();
+        let id = |s: &str| {
+            strings
+                .binary_search_by(|x| x.as_str().cmp(s))
+                .expect("listed")
+        };
+        let rules = |v: &[String]| -> Vec<Rule> {
+            v.iter()
+                .map(|s| Rule {
+                    finder: Finder::new(s.as_bytes()).into_owned(),
+                    id: id(s),
+                })
+                .collect()
+        };
+        let disjoint = strings.iter().enumerate().all(|(i, a)| {
+            strings[i + 1..]
+                .iter()
+                .all(|b| !can_overlap(a.as_bytes(), b.as_bytes()))
+        });
+        let packed = disjoint
+            .then(|| aho_corasick::packed::Searcher::new(strings.iter()))
+            .flatten();
+        let search = match packed {
+            Some(p) => RuleSearch::Packed(p),
+            None => RuleSearch::Overlapping(
+                AhoCorasick::new(&strings).expect("rule strings are plain strings"),
+            ),
+        };
         Compiled {
-            run_starting: finders(&r.run_starting),
-            run_finished: finders(&r.run_finished),
-            progress: finders(&r.progress),
+            run_starting: rules(&r.run_starting),
+            run_finished: rules(&r.run_finished),
+            progress: rules(&r.progress),
             all_passed: finders(&r.all_passed),
             some_failed: r
                 .some_failed
@@ -100,69 +185,108 @@ impl Compiled {
                 .map(|p| parse_count_pattern(p))
                 .collect(),
             run_canceled: finders(&r.run_canceled),
-            failed_to_start: finders(&r.failed_to_start),
-            terminated_lines: r.terminated_lines.clone(),
-            terminated_contains: finders(&r.terminated_contains),
-            groups: finders(&r.groups),
-            group_start: finders(&r.group_start),
-            group_end: finders(&r.group_end),
-            run_end: finders(&r.run_end),
+            failed_to_start: rules(&r.failed_to_start),
+            terminated_lines: r
+                .terminated_lines
+                .iter()
+                .map(|t| (t.clone(), id(t)))
+                .collect(),
+            terminated_need_lossy: r.terminated_lines.iter().any(|t| t.contains('\u{fffd}')),
+            terminated_contains: rules(&r.terminated_contains),
+            groups: rules(&r.groups),
+            group_start: rules(&r.group_start),
+            group_end: rules(&r.group_end),
+            run_end: rules(&r.run_end),
+            strings,
+            search,
         }
+    }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced; borrowed (and validated fast) when valid.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Appends `s` in 16-byte blocks the compiler copies inline. Runs between escape codes
+/// are short, and a libc `memcpy` call for each (musl's moves bytes one at a time to align,
+/// then starts `rep movsq`) costs more than the copy itself.
+#[inline]
+fn append(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len());
+    let mut blocks = s.chunks_exact(16);
+    for b in &mut blocks {
+        let b: &[u8; 16] = b.try_into().expect("16-byte chunk");
+        out.extend_from_slice(b);
+    }
+    for &b in blocks.remainder() {
+        out.push(b);
     }
 }
 
 /// Removes ANSI escape sequences (CSI, OSC, two- and three-byte escapes) and every `\r`.
 pub fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    if memchr::memchr2(0x1b, b'\r', raw).is_none() {
-        out.extend_from_slice(raw);
-        return;
+    match memchr::memchr2(0x1b, b'\r', raw) {
+        None => append(out, raw),
+        Some(first) => strip_from(raw, first, out),
     }
-    let mut i = 0;
+}
+
+/// `strip_ansi` once the first ESC or CR is known to be at `first`.
+fn strip_from(raw: &[u8], first: usize, out: &mut Vec<u8>) {
+    out.clear();
+    append(out, &raw[..first]);
+    let mut i = first;
     while i < raw.len() {
-        match raw[i] {
-            0x1b => {
+        // The plain bytes up to the next ESC or CR are copied as one run.
+        let Some(k) = memchr::memchr2(0x1b, b'\r', &raw[i..]) else {
+            append(out, &raw[i..]);
+            return;
+        };
+        append(out, &raw[i..i + k]);
+        i += k;
+        if raw[i] == b'\r' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match raw.get(i) {
+            Some(b'[') => {
                 i += 1;
-                match raw.get(i) {
-                    Some(b'[') => {
-                        i += 1;
-                        while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
-                            i += 1;
-                        }
-                        if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
-                            i += 1;
-                        }
-                    }
-                    Some(b']') => {
-                        i += 1;
-                        while i < raw.len() {
-                            if raw[i] == 0x07 {
-                                i += 1;
-                                break;
-                            }
-                            if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
-                                i += 2;
-                                break;
-                            }
-                            i += 1;
-                        }
-                    }
-                    Some(_) => {
-                        while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
-                            i += 1;
-                        }
-                        if i < raw.len() {
-                            i += 1;
-                        }
-                    }
-                    None => {}
+                while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
+                    i += 1;
+                }
+                if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
+                    i += 1;
                 }
             }
-            b'\r' => i += 1,
-            b => {
-                out.push(b);
+            Some(b']') => {
                 i += 1;
+                while i < raw.len() {
+                    if raw[i] == 0x07 {
+                        i += 1;
+                        break;
+                    }
+                    if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
+                        i += 2;
+                        break;
+                    }
+                    i += 1;
+                }
             }
+            Some(_) => {
+                while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
+                    i += 1;
+                }
+                if i < raw.len() {
+                    i += 1;
+                }
+            }
+            None => {}
         }
     }
 }
@@ -171,9 +295,9 @@ pub fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
 /// scheme and host, control characters dropped, whitespace runs folded, at most
 /// `NAME_CAP` characters.
 pub fn clean_text(bytes: &[u8]) -> String {
-    let s = crate::config::redact_hook_urls(&String::from_utf8_lossy(bytes));
+    let s = crate::config::redact_hook_urls(&lossy(bytes));
     let mut out = String::new();
-    let (mut space, mut n) = (false, 0);
+    let (mut space, mut chars) = (false, 0);
     for c in s.trim().chars() {
         if c.is_whitespace() {
             space = true;
@@ -182,16 +306,17 @@ pub fn clean_text(bytes: &[u8]) -> String {
         if c.is_control() {
             continue;
         }
-        if space && !out.is_empty() {
+        // A folded space counts too: the cap holds for the whole text.
+        let sep = space && !out.is_empty();
+        if chars + 1 + usize::from(sep) > NAME_CAP {
+            break;
+        }
+        if sep {
             out.push(' ');
-            n += 1;
         }
         space = false;
         out.push(c);
-        n += 1;
-        if n >= NAME_CAP {
-            break;
-        }
+        chars += 1 + usize::from(sep);
     }
     out
 }
@@ -235,7 +360,7 @@ fn split_progress(s: &str) -> Option<(&str, u32, u32)> {
 /// The numbers of a summary footer after its marker: `[(P%)] duration tests passing
 /// failing pending skipped`, `-` meaning 0.
 fn footer_counts(rest: &[u8]) -> (Option<Tests>, Option<String>) {
-    let text = String::from_utf8_lossy(rest);
+    let text = lossy(rest);
     let mut toks: Vec<&str> = text.split_whitespace().collect();
     if toks
         .first()
@@ -313,14 +438,22 @@ pub struct LineMatcher {
     c: Compiled,
     summary: Option<Summary>,
     buf: Vec<u8>,
+    /// Per rule string: the end of its first occurrence in the current (stripped) line.
+    found: Vec<Option<usize>>,
+    /// Use `found` (one search per line); off: every rule searches on its own, as the
+    /// fuzz property's reference does.
+    one_pass: bool,
 }
 
 impl LineMatcher {
     pub fn new(rules: &Rules) -> Self {
+        let c = Compiled::new(rules);
         LineMatcher {
-            c: Compiled::new(rules),
+            found: vec![None; c.strings.len()],
+            c,
             summary: None,
             buf: Vec::with_capacity(LINE_CAP),
+            one_pass: true,
         }
     }
 
@@ -340,11 +473,61 @@ impl LineMatcher {
 
     /// Classifies one line (without its `\n`); `offset` is where the line starts.
     pub fn line(&mut self, raw: &[u8], offset: u64) -> Option<Event> {
+        let Some(first) = memchr::memchr2(0x1b, b'\r', raw) else {
+            // Nothing to strip: the line is its own text, no copy.
+            self.find_strings(raw);
+            return self.classify(raw, offset);
+        };
         let mut buf = std::mem::take(&mut self.buf);
-        strip_ansi(raw, &mut buf);
+        strip_from(raw, first, &mut buf);
+        self.find_strings(&buf);
         let ev = self.classify(&buf, offset);
         self.buf = buf;
         ev
+    }
+
+    /// Every rule searches on its own (the reference the fuzz property compares with).
+    #[doc(hidden)]
+    pub fn set_one_pass(&mut self, on: bool) {
+        self.one_pass = on;
+    }
+
+    /// Notes where each rule string first occurs in `text`.
+    fn find_strings(&mut self, text: &[u8]) {
+        if !self.one_pass {
+            return;
+        }
+        self.found.fill(None);
+        match &self.c.search {
+            RuleSearch::Packed(p) => {
+                let mut at = 0;
+                while let Some(m) = p.find_in(text, aho_corasick::Span::from(at..text.len())) {
+                    self.found[m.pattern().as_usize()].get_or_insert(m.end());
+                    at = m.end();
+                }
+            }
+            RuleSearch::Overlapping(ac) => {
+                for m in ac.find_overlapping_iter(text) {
+                    self.found[m.pattern().as_usize()].get_or_insert(m.end());
+                }
+            }
+        }
+    }
+
+    /// Whether rule string `id` occurs in the line (always "maybe" without the one pass).
+    fn occurs(&self, id: usize) -> bool {
+        !self.one_pass || self.found[id].is_some()
+    }
+
+    /// The end of the first match of the first of `rules` that occurs in the line.
+    fn rule_end(&self, rules: &[Rule], hay: &[u8]) -> Option<usize> {
+        if self.one_pass {
+            rules.iter().find_map(|r| self.found[r.id])
+        } else {
+            rules
+                .iter()
+                .find_map(|r| r.finder.find(hay).map(|i| i + r.finder.needle().len()))
+        }
     }
 
     fn classify(&mut self, text: &[u8], offset: u64) -> Option<Event> {
@@ -357,7 +540,7 @@ impl LineMatcher {
                 return None;
             }
         }
-        if find_end(&self.c.run_finished, text).is_some() {
+        if self.rule_end(&self.c.run_finished, text).is_some() {
             self.summary = Some(Summary {
                 start: offset,
                 ..Default::default()
@@ -404,7 +587,7 @@ impl LineMatcher {
     /// A spec row of the summary table (`│ ✖  name   dur  counts │`) or a continuation
     /// row holding the rest of a wrapped name.
     fn table_row(&mut self, text: &[u8]) -> bool {
-        let s = String::from_utf8_lossy(text);
+        let s = lossy(text);
         let (Some(first), Some(last)) = (s.find(BOX_V), s.rfind(BOX_V)) else {
             return false;
         };
@@ -438,14 +621,14 @@ impl LineMatcher {
 
     fn marker(&self, text: &[u8]) -> Option<Event> {
         let c = &self.c;
-        if let Some(e) = find_end(&c.run_end, text) {
+        if let Some(e) = self.rule_end(&c.run_end, text) {
             let word = clean_text(&text[e..]);
             return Some(match Status::parse_terminal(&word) {
                 Some(s) => Event::RunEnd(s),
                 None => Event::Malformed(clean_text(text)),
             });
         }
-        if let Some(e) = find_end(&c.group_end, text) {
+        if let Some(e) = self.rule_end(&c.group_end, text) {
             let rest = clean_text(&text[e..]);
             let (name, word) = rest.rsplit_once(' ').unwrap_or(("", rest.as_str()));
             return Some(match Status::parse_terminal(word) {
@@ -456,7 +639,7 @@ impl LineMatcher {
                 None => Event::Malformed(clean_text(text)),
             });
         }
-        if let Some(e) = find_end(&c.group_start, text) {
+        if let Some(e) = self.rule_end(&c.group_start, text) {
             let name = clean_text(&text[e..]);
             return Some(if name.is_empty() {
                 Event::Malformed(clean_text(text))
@@ -464,8 +647,8 @@ impl LineMatcher {
                 Event::GroupStart(name)
             });
         }
-        if let Some(e) = find_end(&c.groups, text) {
-            let list = String::from_utf8_lossy(&text[e..]).into_owned();
+        if let Some(e) = self.rule_end(&c.groups, text) {
+            let list = lossy(&text[e..]).into_owned();
             let groups: Vec<String> = list
                 .split(',')
                 .map(|g| clean_text(g.as_bytes()))
@@ -478,24 +661,26 @@ impl LineMatcher {
                 Event::Groups(groups)
             });
         }
-        if find_end(&c.run_starting, text).is_some() {
+        if self.rule_end(&c.run_starting, text).is_some() {
             return Some(Event::RunStarting);
         }
-        if find_end(&c.failed_to_start, text).is_some() {
+        if self.rule_end(&c.failed_to_start, text).is_some() {
             return Some(Event::FailedToStart(clean_text(text)));
         }
-        if find_end(&c.terminated_contains, text).is_some() {
+        if self.rule_end(&c.terminated_contains, text).is_some() {
             return Some(Event::Terminated(clean_text(text)));
         }
-        if !c.terminated_lines.is_empty() {
-            let s = String::from_utf8_lossy(text);
+        if c.terminated_lines.iter().any(|(_, id)| self.occurs(*id))
+            || (c.terminated_need_lossy && std::str::from_utf8(text).is_err())
+        {
+            let s = lossy(text);
             let bare = strip_leading_timestamp(&s);
-            if c.terminated_lines.iter().any(|t| t == bare) {
+            if c.terminated_lines.iter().any(|(t, _)| t == bare) {
                 return Some(Event::Terminated(clean_text(text)));
             }
         }
-        if let Some(e) = find_end(&c.progress, text) {
-            let rest = String::from_utf8_lossy(&text[e..]);
+        if let Some(e) = self.rule_end(&c.progress, text) {
+            let rest = lossy(&text[e..]);
             if let Some((spec, index, total)) = split_progress(&rest) {
                 return Some(Event::Progress {
                     index,
@@ -508,10 +693,44 @@ impl LineMatcher {
     }
 }
 
+/// The leftmost-first search for anchors in the raw bytes: the packed SIMD searcher
+/// (Teddy) itself where it can be built, which spares the automaton that `AhoCorasick`
+/// runs after it to confirm each hit; `AhoCorasick` (leftmost-first too) otherwise.
+enum AnchorSearch {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl AnchorSearch {
+    fn new(anchors: &[String]) -> AnchorSearch {
+        match aho_corasick::packed::Searcher::new(anchors.iter()) {
+            Some(p) => AnchorSearch::Packed(p),
+            None => AnchorSearch::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(anchors)
+                    .expect("anchors are plain strings"),
+            ),
+        }
+    }
+
+    /// Start and end of the leftmost-first anchor in `hay`.
+    fn find(&self, hay: &[u8]) -> Option<(usize, usize)> {
+        match self {
+            AnchorSearch::Packed(p) => p.find(hay).map(|m| (m.start(), m.end())),
+            AnchorSearch::Automaton(a) => a.find(hay).map(|m| (m.start(), m.end())),
+        }
+    }
+
+    fn is_match(&self, hay: &[u8]) -> bool {
+        self.find(hay).is_some()
+    }
+}
+
 /// Streams a file's bytes through the matcher, in chunks of any size.
 pub struct Scanner {
     matcher: LineMatcher,
-    anchors: AhoCorasick,
+    anchors: AnchorSearch,
     /// The start of an unfinished line (at most `LINE_CAP` bytes of it).
     carry: Vec<u8>,
     in_line: bool,
@@ -523,7 +742,7 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: &Rules) -> Scanner {
-        let anchors = AhoCorasick::new(rules.anchors()).expect("anchors are plain strings");
+        let anchors = AnchorSearch::new(&rules.anchors());
         Scanner {
             matcher: LineMatcher::new(rules),
             anchors,
@@ -567,9 +786,11 @@ impl Scanner {
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    fn line(&mut self, line: &[u8], offset: u64, out: &mut Vec<Event>) {
+    /// One line; `hit` says the search already found an anchor in its first `LINE_CAP`
+    /// bytes (no need to look again).
+    fn line(&mut self, line: &[u8], offset: u64, hit: bool, out: &mut Vec<Event>) {
         let line = &line[..line.len().min(LINE_CAP)];
-        if !self.matcher.in_summary() && !self.anchors.is_match(line) {
+        if !hit && !self.matcher.in_summary() && !self.anchors.is_match(line) {
             return;
         }
         if let Some(ev) = self.matcher.line(line, offset) {
@@ -588,7 +809,7 @@ impl Scanner {
             };
             self.push_carry(&chunk[..nl]);
             let carry = std::mem::take(&mut self.carry);
-            self.line(&carry, self.line_start, out);
+            self.line(&carry, self.line_start, false, out);
             self.carry = carry;
             self.carry.clear();
             self.in_line = false;
@@ -599,18 +820,23 @@ impl Scanner {
             if self.matcher.in_summary() {
                 let nl =
                     i + memchr::memchr(b'\n', &chunk[i..end]).expect("region ends with a newline");
-                self.line(&chunk[i..nl], base + i as u64, out);
+                self.line(&chunk[i..nl], base + i as u64, true, out);
                 i = nl + 1;
                 continue;
             }
-            let Some(m) = self.anchors.find(&chunk[i..end]) else {
+            let Some((start, stop)) = self.anchors.find(&chunk[i..end]) else {
                 break;
             };
-            let hit = i + m.start();
+            let (hit, hit_end) = (i + start, i + stop);
             let ls = memchr::memrchr(b'\n', &chunk[i..hit]).map_or(i, |r| i + r + 1);
             let nl =
                 hit + memchr::memchr(b'\n', &chunk[hit..end]).expect("region ends with a newline");
-            self.line(&chunk[ls..nl], base + ls as u64, out);
+            self.line(
+                &chunk[ls..nl],
+                base + ls as u64,
+                hit_end - ls <= LINE_CAP,
+                out,
+            );
             i = nl + 1;
         }
         if end < chunk.len() {
@@ -624,13 +850,16 @@ impl Scanner {
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         if self.in_line {
             let carry = std::mem::take(&mut self.carry);
-            self.line(&carry, self.line_start, out);
+            self.line(&carry, self.line_start, false, out);
             self.carry = carry;
             self.carry.clear();
             self.in_line = false;
         }
     }
 }
+
+#[doc(hidden)]
+pub mod check;
 
 #[cfg(test)]
 mod tests;

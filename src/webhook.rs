@@ -183,13 +183,29 @@ fn root_certs() -> ureq::tls::RootCerts {
     certs.into()
 }
 
+/// The HTTP client is built at the first post, not at start: a watcher spends almost all
+/// its life waiting, and the client with its TLS roots (bundled plus the system bundle)
+/// holds about 200 KiB per watcher (README.md, "Performance").
 pub struct Poster {
-    agent: ureq::Agent,
+    agent: std::sync::OnceLock<ureq::Agent>,
+    timeout: Duration,
     hook: Webhook,
 }
 
 impl Poster {
     pub fn new(hook: Webhook, timeout: Duration) -> Poster {
+        Poster {
+            agent: std::sync::OnceLock::new(),
+            timeout,
+            hook,
+        }
+    }
+
+    fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| Self::build_agent(self.timeout))
+    }
+
+    fn build_agent(timeout: Duration) -> ureq::Agent {
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(root_certs())
             .build();
@@ -202,10 +218,7 @@ impl Poster {
             .user_agent(concat!("atvm-run-watcher/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
             .build();
-        Poster {
-            agent: config.into(),
-            hook,
-        }
+        config.into()
     }
 
     pub fn hook(&self) -> &Webhook {
@@ -220,7 +233,7 @@ impl Poster {
             Err(e) => return Verdict::Permanent(format!("cannot encode the message: {e}")),
         };
         let res = self
-            .agent
+            .agent()
             .post(self.hook.url())
             .header("Content-Type", "application/json")
             .send(body.as_str());

@@ -440,3 +440,23 @@ fn custom_rules_change_what_is_recognised() {
     assert_eq!(r[1].status, Status::Failed);
     assert_eq!(r[1].tests.unwrap().failed, 2);
 }
+
+#[test]
+fn clean_text_never_exceeds_the_cap() {
+    // Found by fuzzing: a folded space pushed the text to NAME_CAP + 1 characters.
+    let texts = [
+        format!("a{}", " ab".repeat(150)),
+        "a".repeat(500),
+        format!("{} z", "y".repeat(199)),
+    ];
+    for text in texts {
+        let out = clean_text(text.as_bytes());
+        assert!(
+            out.chars().count() <= NAME_CAP,
+            "{} chars",
+            out.chars().count()
+        );
+        assert!(!out.ends_with(' '));
+    }
+    assert_eq!(clean_text(b"  two   words \t"), "two words");
+}

@@ -57,12 +57,27 @@ impl Received {
     }
 }
 
+/// Hooks into the answering of each request (valid payloads to the known hook only).
+pub trait Interceptor: Send + Sync {
+    /// The answer for this request; `None` keeps the script / default.
+    fn choose(&self, _r: &Received) -> Option<Answer> {
+        None
+    }
+    /// Called once the request is recorded, before the answer is sent.
+    fn before_answer(&self, _r: &Received) {}
+    /// Called once the answer was written (or the connection dropped).
+    fn after_answer(&self, _r: &Received) {}
+}
+
 #[derive(Default)]
 struct Shared {
     script: VecDeque<Answer>,
     /// Answer when the script is empty.
     default: Option<Answer>,
     received: Vec<Received>,
+    interceptor: Option<Arc<dyn Interceptor>>,
+    /// Connections accepted and not yet answered.
+    in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -153,8 +168,14 @@ impl FakeMattermost {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                s2.0.lock().unwrap().in_flight += 1;
                 let s3 = s2.clone();
-                std::thread::spawn(move || serve(stream, s3));
+                std::thread::spawn(move || {
+                    serve(stream, s3.clone());
+                    let (m, cv) = &*s3;
+                    m.lock().unwrap().in_flight -= 1;
+                    cv.notify_all();
+                });
             }
         });
         FakeMattermost { port, shared }
@@ -186,6 +207,10 @@ impl FakeMattermost {
             .extend(answers.iter().cloned());
     }
 
+    pub fn set_interceptor(&self, i: Arc<dyn Interceptor>) {
+        self.shared.0.lock().unwrap().interceptor = Some(i);
+    }
+
     /// The answer once the script is used up.
     pub fn set_default(&self, a: Answer) {
         self.shared.0.lock().unwrap().default = Some(a);
@@ -201,6 +226,18 @@ impl FakeMattermost {
             .into_iter()
             .filter(|r| r.answer == Answer::Ok)
             .collect()
+    }
+
+    /// Waits until every accepted connection was answered (or dropped).
+    pub fn wait_idle(&self, timeout: Duration) {
+        let (m, cv) = &*self.shared;
+        let deadline = Instant::now() + timeout;
+        let mut g = m.lock().unwrap();
+        while g.in_flight > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{} connection(s) still open", g.in_flight);
+            g = cv.wait_timeout(g, left).unwrap().0;
+        }
     }
 
     /// Waits until at least `n` requests arrived; panics after `timeout`.
@@ -230,27 +267,45 @@ fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
     let valid_payload = json
         .as_ref()
         .is_some_and(|j| j["text"].as_str().is_some_and(|t| !t.is_empty()));
-    let answer = if path != format!("/hooks/{HOOK_ID}") {
+    let interceptor = shared.0.lock().unwrap().interceptor.clone();
+    let mut rec = Received {
+        path,
+        headers,
+        body,
+        json,
+        at,
+        answer: Answer::Ok,
+    };
+    let known_hook = rec.path == format!("/hooks/{HOOK_ID}");
+    let intercepted = interceptor.filter(|_| known_hook && valid_payload);
+    rec.answer = if !known_hook {
         Answer::UnknownHook
     } else if !valid_payload {
         Answer::BadPayload
+    } else if let Some(a) = intercepted.as_ref().and_then(|i| i.choose(&rec)) {
+        a
     } else {
         let mut g = shared.0.lock().unwrap();
         let d = g.default.clone();
         g.script.pop_front().or(d).unwrap_or(Answer::Ok)
     };
+    let answer = rec.answer.clone();
     {
         let (m, cv) = &*shared;
-        m.lock().unwrap().received.push(Received {
-            path,
-            headers,
-            body,
-            json,
-            at,
-            answer: answer.clone(),
-        });
+        m.lock().unwrap().received.push(rec.clone());
         cv.notify_all();
     }
+    if let Some(i) = &intercepted {
+        i.before_answer(&rec);
+    }
+    answer_with(stream, answer);
+    if let Some(i) = &intercepted {
+        i.after_answer(&rec);
+    }
+}
+
+/// Sends `answer` and closes the connection.
+fn answer_with(mut stream: TcpStream, answer: Answer) {
     match answer {
         Answer::Ok => respond(&mut stream, 200, "OK", "ok", &[]),
         Answer::OkWithout(b) => respond(&mut stream, 200, "OK", b, &[]),

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cypress;
+pub mod fleet;
 pub mod mattermost;
 
 pub use cypress::{Spec, Style};
@@ -42,6 +43,8 @@ pub struct Sandbox {
     pub log_dir: PathBuf,
     /// Extra environment for every command.
     pub env: Vec<(String, String)>,
+    /// The binary to run: cargo's test build unless a benchmark points at the release one.
+    pub bin: PathBuf,
 }
 
 impl Drop for Sandbox {
@@ -134,6 +137,7 @@ impl Sandbox {
             state_root,
             log_dir,
             env: Vec::new(),
+            bin: PathBuf::from(BIN),
         }
     }
 
@@ -160,7 +164,7 @@ impl Sandbox {
 
     /// The binary with a clean environment pointing at this sandbox.
     pub fn cmd(&self, hook: Option<&str>) -> Command {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(&self.bin);
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("ATVM_WATCHER_STATE_ROOT", &self.state_root)

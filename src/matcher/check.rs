@@ -1,0 +1,324 @@
+//! The chunking property, shared by the fuzz target (`fuzz/fuzz_targets/chunking.rs`) and
+//! the test that replays its saved corpus in CI (`tests/fuzz_corpus.rs`), so both check
+//! exactly the same thing. Not part of the program's interface.
+//!
+//! For any bytes and any chunking: the scanner never panics, keeps its buffers and event
+//! texts bounded, and gives the same events and the same resume offset as when the bytes
+//! come in one piece; a `Machine` fed those events (per chunk, as the watch loop does)
+//! ends in the same state and decides the same posts, never one twice. The fast paths are
+//! checked against plain references too: the one-pass rule search against every rule
+//! searching on its own, and `strip_ansi` against a byte-at-a-time version.
+//!
+//! Input layout (so that the fuzzer chooses the chunking directly):
+//! `[flags] [n] [n × u16 LE cut points] [log bytes]`; flags bit 0: categorized,
+//! bit 1: custom rules, bit 2: one byte at a time instead of the cuts, bit 3: custom rules
+//! whose strings overlap (the other search path).
+
+use super::{Event, LINE_CAP, NAME_CAP, Scanner, strip_ansi};
+use crate::machine::{BuildState, Machine, Target};
+use crate::model::Timestamp;
+use crate::rules::Rules;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+/// A decoded input.
+#[derive(Debug)]
+pub struct Case<'a> {
+    pub categorize: bool,
+    pub custom_rules: bool,
+    pub overlapping_rules: bool,
+    pub bytewise: bool,
+    /// Chunk boundaries in the log, ascending, possibly repeated (empty chunks).
+    pub cuts: Vec<usize>,
+    pub log: &'a [u8],
+}
+
+impl<'a> Case<'a> {
+    pub fn decode(data: &'a [u8]) -> Case<'a> {
+        let flags = data.first().copied().unwrap_or(0);
+        let n = data.get(1).copied().unwrap_or(0) as usize;
+        let head = (2 + 2 * n).min(data.len());
+        let log = &data[head..];
+        let mut cuts: Vec<usize> = data[2.min(data.len())..head]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize % (log.len() + 1))
+            .collect();
+        cuts.sort_unstable();
+        Case {
+            categorize: flags & 1 != 0,
+            custom_rules: flags & 2 != 0,
+            overlapping_rules: flags & 8 != 0,
+            bytewise: flags & 4 != 0,
+            cuts,
+            log,
+        }
+    }
+
+    /// The encoding of a log with the given flags and cut points (seeds, tests).
+    pub fn encode(flags: u8, cuts: &[u16], log: &[u8]) -> Vec<u8> {
+        let mut v = vec![flags, cuts.len().min(255) as u8];
+        for c in cuts.iter().take(255) {
+            v.extend_from_slice(&c.to_le_bytes());
+        }
+        v.extend_from_slice(log);
+        v
+    }
+
+    fn chunks(&self) -> Vec<&'a [u8]> {
+        if self.bytewise {
+            return self.log.chunks(1).collect();
+        }
+        let mut out = Vec::with_capacity(self.cuts.len() + 1);
+        let mut at = 0;
+        for &c in &self.cuts {
+            out.push(&self.log[at..c]);
+            at = c;
+        }
+        out.push(&self.log[at..]);
+        out
+    }
+}
+
+/// Rules other than the defaults: non-ASCII anchors, an anchor that is the whole string,
+/// a count pattern of another shape.
+fn custom_rules() -> &'static Rules {
+    static R: OnceLock<Rules> = OnceLock::new();
+    R.get_or_init(|| {
+        Rules::from_json(
+            r#"{
+                "run_starting": ["▶ start of run", "(Run Starting)"],
+                "terminated_lines": ["Aborted by operator", "Killed"],
+                "terminated_contains": ["☠"],
+                "all_passed": ["Everything green"],
+                "some_failed": ["failures: {n}/{m}", "{n} of {m} failed"],
+                "progress": ["Spec:"],
+                "group_end": ["<<END>>"]
+            }"#,
+            "check",
+        )
+        .expect("the custom rules are valid")
+    })
+}
+
+/// Rules whose strings overlap (`ATVM_` inside `ATVM_GROUPS:`, `Run` ending `Killed Run`).
+fn overlapping_rules() -> &'static Rules {
+    static R: OnceLock<Rules> = OnceLock::new();
+    R.get_or_init(|| {
+        Rules::from_json(
+            r#"{
+                "terminated_contains": ["unexpectedly exited", "ATVM_", "Killed Run"],
+                "run_starting": ["Run Starting", "Running"],
+                "group_start": ["ATVM_GROUP_START:", "START: "]
+            }"#,
+            "check",
+        )
+        .expect("the overlapping rules are valid")
+    })
+}
+
+fn default_rules() -> &'static Rules {
+    static R: OnceLock<Rules> = OnceLock::new();
+    R.get_or_init(Rules::default)
+}
+
+fn bounded_text(s: &str, what: &str) {
+    assert!(
+        s.chars().count() <= NAME_CAP,
+        "{what} is longer than NAME_CAP: {} chars",
+        s.chars().count()
+    );
+}
+
+/// Event texts come from the log: each is capped.
+fn assert_bounded(ev: &Event) {
+    match ev {
+        Event::Progress { spec, .. } => bounded_text(spec, "a progress spec"),
+        Event::FailedToStart(s) | Event::Terminated(s) | Event::Malformed(s) => {
+            bounded_text(s, "a line")
+        }
+        Event::GroupStart(s) => bounded_text(s, "a group name"),
+        Event::GroupEnd { name, .. } => bounded_text(name, "a group name"),
+        Event::Groups(g) => {
+            assert!(g.len() <= 99, "{} planned groups", g.len());
+            g.iter().for_each(|s| bounded_text(s, "a group name"));
+        }
+        Event::RunResult(r) => {
+            assert!(r.failed_specs.len() <= 1000, "{}", r.failed_specs.len());
+            r.failed_specs
+                .iter()
+                .for_each(|s| assert!(s.len() <= 4 * NAME_CAP, "failed spec of {}", s.len()));
+            if let Some(d) = &r.duration {
+                bounded_text(d, "a duration");
+            }
+        }
+        Event::RunStarting | Event::RunEnd(_) => {}
+    }
+}
+
+fn assert_scanner_bounded(s: &Scanner) {
+    assert!(s.carry.len() <= LINE_CAP, "carry holds {}", s.carry.len());
+    assert!(
+        s.carry.capacity() <= 2 * LINE_CAP,
+        "carry grew to {}",
+        s.carry.capacity()
+    );
+    assert!(
+        s.matcher.buf.capacity() <= 2 * LINE_CAP,
+        "line buffer grew to {}",
+        s.matcher.buf.capacity()
+    );
+    if let Some(sum) = &s.matcher.summary {
+        assert!(sum.failed_specs.len() <= 1000);
+    }
+}
+
+/// What one way of feeding decided.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    events: Vec<Event>,
+    resume_offset: u64,
+    position: u64,
+    state: BuildState,
+    posts: Vec<Target>,
+}
+
+/// The plain version `strip_ansi` must agree with.
+fn strip_ansi_reference(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            0x1b => {
+                i += 1;
+                match raw.get(i) {
+                    Some(b'[') => {
+                        i += 1;
+                        while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
+                            i += 1;
+                        }
+                        if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
+                            i += 1;
+                        }
+                    }
+                    Some(b']') => {
+                        i += 1;
+                        while i < raw.len() {
+                            if raw[i] == 0x07 {
+                                i += 1;
+                                break;
+                            }
+                            if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
+                                i += 2;
+                                break;
+                            }
+                            i += 1;
+                        }
+                    }
+                    Some(_) => {
+                        while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
+                            i += 1;
+                        }
+                        if i < raw.len() {
+                            i += 1;
+                        }
+                    }
+                    None => {}
+                }
+            }
+            b'\r' => i += 1,
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn feed(case: &Case, rules: &Rules, chunks: &[&[u8]], one_pass: bool) -> Outcome {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let mut scanner = Scanner::new(rules);
+    scanner.matcher.set_one_pass(one_pass);
+    let mut machine = Machine::new(
+        BuildState::new("fuzz", case.categorize, "/tmp/fuzz.log", Timestamp(now)),
+        Duration::from_secs(1800),
+        Some(Duration::from_secs(7200)),
+    );
+    let mut posts = machine.log_present(now, now).posts;
+    let mut events = Vec::new();
+    let mut batch = Vec::new();
+    for chunk in chunks {
+        scanner.feed(chunk, &mut batch);
+        assert_scanner_bounded(&scanner);
+        machine.activity(now);
+        for ev in &batch {
+            assert_bounded(ev);
+            posts.extend(machine.event(ev, now).posts);
+        }
+        events.append(&mut batch);
+    }
+    let resume_offset = scanner.resume_offset();
+    let position = scanner.position();
+    scanner.finish(&mut batch);
+    for ev in &batch {
+        assert_bounded(ev);
+        posts.extend(machine.event(ev, now).posts);
+    }
+    events.append(&mut batch);
+    let mut unique = posts.clone();
+    unique.sort_by_key(|t| match t {
+        Target::Run => 0,
+        Target::Subrun(i) => i + 1,
+    });
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        posts.len(),
+        "a post was decided twice: {posts:?}"
+    );
+    for &t in &posts {
+        machine.delivered(t, now);
+    }
+    posts.extend(machine.tick(now + Duration::from_secs(7201)).posts);
+    Outcome {
+        events,
+        resume_offset,
+        position,
+        state: machine.state,
+        posts,
+    }
+}
+
+/// Checks the property for one input; panics with the difference when it does not hold.
+pub fn check(data: &[u8]) {
+    let case = Case::decode(data);
+    let rules = if case.overlapping_rules {
+        overlapping_rules()
+    } else if case.custom_rules {
+        custom_rules()
+    } else {
+        default_rules()
+    };
+    let mut stripped = Vec::new();
+    strip_ansi(case.log, &mut stripped);
+    assert_eq!(stripped, strip_ansi_reference(case.log), "strip_ansi");
+    let whole = feed(&case, rules, &[case.log], true);
+    assert_eq!(whole.position, case.log.len() as u64);
+    assert!(whole.resume_offset <= whole.position);
+    let reference = feed(&case, rules, &[case.log], false);
+    assert_eq!(
+        whole.events, reference.events,
+        "the one-pass rule search decides otherwise than every rule on its own"
+    );
+    let chunked = feed(&case, rules, &case.chunks(), true);
+    assert_eq!(
+        whole.events, chunked.events,
+        "events differ with chunks at {:?}",
+        case.cuts
+    );
+    assert_eq!(
+        whole, chunked,
+        "outcomes differ with chunks at {:?}",
+        case.cuts
+    );
+}
