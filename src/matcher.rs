@@ -253,42 +253,48 @@ fn strip_from(raw: &[u8], first: usize, out: &mut Vec<u8>) {
             i += 1;
             continue;
         }
-        i += 1;
-        match raw.get(i) {
-            Some(b'[') => {
-                i += 1;
-                while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
-                    i += 1;
-                }
-                if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
-                    i += 1;
-                }
-            }
-            Some(b']') => {
-                i += 1;
-                while i < raw.len() {
-                    if raw[i] == 0x07 {
-                        i += 1;
-                        break;
-                    }
-                    if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
-                        i += 2;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            Some(_) => {
-                while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
-                    i += 1;
-                }
-                if i < raw.len() {
-                    i += 1;
-                }
-            }
-            None => {}
-        }
+        i = escape_end(raw, i);
     }
+}
+
+/// The index just past the escape sequence whose ESC is at `raw[esc]`: CSI (`ESC [`
+/// parameters, intermediates, final byte), OSC (`ESC ]` … BEL or `ESC \`), or a two- or
+/// three-byte escape; a sequence cut off by the end of the line ends there.
+pub(crate) fn escape_end(raw: &[u8], esc: usize) -> usize {
+    let mut i = esc + 1;
+    match raw.get(i) {
+        Some(b'[') => {
+            i += 1;
+            while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
+                i += 1;
+            }
+            if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
+                i += 1;
+            }
+        }
+        Some(b']') => {
+            i += 1;
+            while i < raw.len() {
+                if raw[i] == 0x07 {
+                    return i + 1;
+                }
+                if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
+                    return i + 2;
+                }
+                i += 1;
+            }
+        }
+        Some(_) => {
+            while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
+                i += 1;
+            }
+            if i < raw.len() {
+                i += 1;
+            }
+        }
+        None => {}
+    }
+    i
 }
 
 /// Untrusted text from the log made printable: lossy UTF-8, webhook URLs redacted to

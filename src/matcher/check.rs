@@ -182,49 +182,14 @@ struct Outcome {
     posts: Vec<Target>,
 }
 
-/// The plain version `strip_ansi` must agree with.
+/// The plain version `strip_ansi` must agree with: byte by byte, no block copies and no
+/// search for the next ESC/CR (the escape sequences themselves end where `escape_end` says).
 fn strip_ansi_reference(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < raw.len() {
         match raw[i] {
-            0x1b => {
-                i += 1;
-                match raw.get(i) {
-                    Some(b'[') => {
-                        i += 1;
-                        while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
-                            i += 1;
-                        }
-                        if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
-                            i += 1;
-                        }
-                    }
-                    Some(b']') => {
-                        i += 1;
-                        while i < raw.len() {
-                            if raw[i] == 0x07 {
-                                i += 1;
-                                break;
-                            }
-                            if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
-                                i += 2;
-                                break;
-                            }
-                            i += 1;
-                        }
-                    }
-                    Some(_) => {
-                        while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
-                            i += 1;
-                        }
-                        if i < raw.len() {
-                            i += 1;
-                        }
-                    }
-                    None => {}
-                }
-            }
+            0x1b => i = super::escape_end(raw, i),
             b'\r' => i += 1,
             b => {
                 out.push(b);
