@@ -152,7 +152,8 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     }
     let mut retry_post = false;
     if let Loaded::Found(st) = bd.load_state()? {
-        if st.finished() && !st.post_pending {
+        // A dry run's state does not count: the real watch sets it aside.
+        if st.finished() && !st.post_pending && !st.dry_run {
             return Err(Error::usage(format!(
                 "build {} already finished ({}{}); not starting it again: use a new build name, or remove {} to watch it anew",
                 cfg.build_name,
@@ -210,7 +211,7 @@ pub fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
         });
     let st = bd.load_or_rebuild(&request)?;
     let mut machine = Machine::new(st, Duration::ZERO, None);
-    let (outcome, _) = machine.cancel(&reason, SystemTime::now());
+    let (outcome, _) = machine.cancel(&reason, SystemTime::now(), false);
     match outcome {
         CancelOutcome::AlreadyFinished(status) => {
             drop(lock);
@@ -483,6 +484,10 @@ pub fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
         let (p, file_env) = read_env_file(env)?;
         (p.display().to_string(), Webhook::from_env(&file_env)?)
     } else {
+        println!(
+            "note: {} does not exist (start would refuse); checking this shell's environment",
+            path.display()
+        );
         ("the environment".to_string(), Webhook::from_env(env)?)
     };
     println!("webhook: {} (from {source})", hook.redacted());

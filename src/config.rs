@@ -22,37 +22,73 @@ pub const DEFAULT_ENV_FILE: &str = "/etc/atvm-run-watcher.env";
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_HUNG_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 
-/// A snapshot of the process environment, taken once at start-up.
-#[derive(Debug, Clone, Default)]
-pub struct Env(BTreeMap<String, String>);
+/// A snapshot of the process environment, taken once at start-up: the variables and the
+/// working directory (relative paths are made absolute against it, so that what `start`
+/// records means the same to the systemd instance, which runs in `/`).
+#[derive(Debug, Clone)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    cwd: PathBuf,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env {
+            vars: BTreeMap::new(),
+            cwd: PathBuf::from("/"),
+        }
+    }
+}
 
 impl Env {
     pub fn from_process() -> Self {
-        Env(std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
-            .collect())
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| {
+                    Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
+                })
+                .collect(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        }
     }
 
     pub fn from_pairs<I: IntoIterator<Item = (S, S)>, S: Into<String>>(pairs: I) -> Self {
-        Env(pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect())
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            ..Env::default()
+        }
+    }
+
+    /// The same variables, seen from working directory `cwd`.
+    pub fn in_dir(mut self, cwd: &Path) -> Env {
+        self.cwd = cwd.to_path_buf();
+        self
     }
 
     /// `self` with every variable of `top` set on top of it.
     pub fn overlaid_by(&self, top: &Env) -> Env {
-        let mut m = self.0.clone();
-        m.extend(top.0.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Env(m)
+        let mut vars = self.vars.clone();
+        vars.extend(top.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Env {
+            vars,
+            cwd: top.cwd.clone(),
+        }
     }
 
     /// A variable's value; an empty value counts as unset, as systemd's `Environment=X=` does.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
+        self.vars
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.trim().is_empty())
+    }
+
+    /// `p` made absolute against the working directory.
+    pub fn absolute(&self, p: PathBuf) -> PathBuf {
+        if p.is_absolute() { p } else { self.cwd.join(p) }
     }
 }
 
@@ -68,7 +104,12 @@ pub struct Paths {
 
 impl Paths {
     pub fn resolve(raw: &PathArgs, env: &Env) -> Paths {
-        let from_env = |k: &str| env.get(k).map(PathBuf::from);
+        let from_env = |k: &str| env.get(k).map(PathBuf::from).map(|p| env.absolute(p));
+        let raw = PathArgs {
+            state_root: raw.state_root.clone().map(|p| env.absolute(p)),
+            automation_root: raw.automation_root.clone().map(|p| env.absolute(p)),
+            log_dir: raw.log_dir.clone().map(|p| env.absolute(p)),
+        };
         let state_root = raw
             .state_root
             .clone()
@@ -118,19 +159,25 @@ fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 /// Parses `90` (seconds), `90s`, `15m`, `2h`, `1h 30m`.
+/// Longest duration accepted: longer ones are typos, and deadlines must stay computable.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses `90` (seconds), `90s`, `15m`, `2h`, `1h 30m`; at most a year.
 pub fn parse_duration(what: &str, text: &str) -> Result<Duration> {
     let t = text.trim();
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        return t
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| Error::usage(format!("{what}: {t:?} is too large")));
+    let d = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<u64>().map(Duration::from_secs).ok()
+    } else {
+        Some(humantime::parse_duration(t).map_err(|_| {
+            Error::usage(format!(
+                "{what}: invalid duration {t:?} (use e.g. 90, 90s, 15m or 2h)"
+            ))
+        })?)
+    };
+    match d {
+        Some(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(Error::usage(format!("{what}: {t:?} is longer than a year"))),
     }
-    humantime::parse_duration(t).map_err(|_| {
-        Error::usage(format!(
-            "{what}: invalid duration {t:?} (use e.g. 90, 90s, 15m or 2h)"
-        ))
-    })
 }
 
 pub fn format_duration(d: Duration) -> String {
@@ -345,7 +392,6 @@ pub struct WatchConfig {
     pub start_timeout: Duration,
     /// `None`: hung detection disabled (`--hung-timeout 0`).
     pub hung_timeout: Option<Duration>,
-    pub pid: Option<u32>,
     pub rules_file: Option<PathBuf>,
     pub dry_run: bool,
     /// `None` only in a dry run without a webhook configured.
@@ -444,6 +490,7 @@ impl WatchConfig {
         let log_file = raw
             .log_file
             .clone()
+            .map(|p| env.absolute(p))
             .or_else(|| stored.and_then(|s| s.log_file.clone()))
             .unwrap_or_else(|| {
                 target
@@ -460,10 +507,12 @@ impl WatchConfig {
         let rules_rec = raw
             .rules
             .clone()
+            .map(|p| env.absolute(p))
             .or_else(|| stored.and_then(|s| s.rules.clone()));
-        let rules_file = rules_rec
-            .clone()
-            .or_else(|| env.get("ATVM_WATCHER_RULES").map(PathBuf::from));
+        let rules_file = rules_rec.clone().or_else(|| {
+            env.get("ATVM_WATCHER_RULES")
+                .map(|p| env.absolute(PathBuf::from(p)))
+        });
 
         if let Some(0) = request_base.pid {
             return Err(Error::usage("--pid: 0 is not a process id"));
@@ -486,7 +535,6 @@ impl WatchConfig {
         Ok(WatchConfig {
             build_name: target.build_name,
             paths: target.paths,
-            pid: request.pid,
             request,
             log_file,
             start_timeout,
@@ -561,7 +609,16 @@ mod tests {
                 "{t}"
             );
         }
-        for t in ["", "abc", "-5", "5 parsecs", "99999999999999999999"] {
+        for t in [
+            "",
+            "abc",
+            "-5",
+            "5 parsecs",
+            "99999999999999999999",
+            "18446744073709551615",
+            "367d",
+            "2years",
+        ] {
             assert_eq!(parse_duration("--x", t).unwrap_err().exit_code(), 2, "{t}");
         }
     }
@@ -610,6 +667,28 @@ mod tests {
         let c = resolve(&raw, &env, None).unwrap();
         assert_eq!(c.log_file, PathBuf::from("/logs/b.log"));
         assert_eq!(c.start_timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn relative_paths_become_absolute_against_the_working_directory() {
+        let env = env_with_hook().in_dir(Path::new("/home/qa/runs"));
+        let mut raw = args("b");
+        raw.paths.state_root = Some("state".into());
+        raw.paths.log_dir = Some("logs".into());
+        raw.rules = Some("rules.json".into());
+        let c = resolve(&raw, &env, None).unwrap();
+        assert_eq!(c.paths.state_root, PathBuf::from("/home/qa/runs/state"));
+        assert_eq!(c.log_file, PathBuf::from("/home/qa/runs/logs/b.log"));
+        assert_eq!(
+            c.request.rules,
+            Some(PathBuf::from("/home/qa/runs/rules.json"))
+        );
+        raw.log_file = Some("../x.log".into());
+        let c = resolve(&raw, &env, None).unwrap();
+        assert_eq!(
+            c.request.log_file,
+            Some(PathBuf::from("/home/qa/runs/../x.log"))
+        );
     }
 
     #[test]

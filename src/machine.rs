@@ -272,8 +272,11 @@ impl Machine {
 
     /// The log exists (first seen, or seen again after a restart). `activity` is the
     /// file's last modification, which counts as activity when nothing newer is known.
+    /// The hung clock starts no earlier than the build's first watch: a log that had been
+    /// quiet before anybody watched it is not hung at once.
     pub fn log_present(&mut self, now: SystemTime, activity: SystemTime) -> Step {
         let mut step = Step::default();
+        let activity = activity.max(self.state.created_at.0);
         let known = self.state.last_activity_at.map(|t| t.0);
         if known.is_none_or(|k| activity > k) {
             self.state.last_activity_at = Some(Timestamp(activity.min(now)));
@@ -639,7 +642,7 @@ impl Machine {
     /// When the next timeout falls due, if any.
     pub fn next_deadline(&self) -> Option<SystemTime> {
         match self.state.status {
-            Status::Waiting => Some(self.state.created_at.0 + self.start_timeout),
+            Status::Waiting => self.state.created_at.0.checked_add(self.start_timeout),
             Status::Running => {
                 let hung = self.hung_timeout?;
                 let since = self
@@ -647,7 +650,7 @@ impl Machine {
                     .last_activity_at
                     .unwrap_or(self.state.created_at)
                     .0;
-                Some(since + hung)
+                since.checked_add(hung)
             }
             _ => None,
         }
@@ -739,9 +742,18 @@ impl Machine {
 
     /// `cancel`: either the build already finished (nothing changes), or it becomes
     /// CANCELLED and every undelivered post is dropped.
-    pub fn cancel(&mut self, reason: &str, now: SystemTime) -> (CancelOutcome, Step) {
+    ///
+    /// `unsaved_end`: the build's ending was decided but not saved yet when the cancel was
+    /// recorded (the watcher's view); the cancel came first, so it wins even over an
+    /// ending that needs no post.
+    pub fn cancel(
+        &mut self,
+        reason: &str,
+        now: SystemTime,
+        unsaved_end: bool,
+    ) -> (CancelOutcome, Step) {
         let mut step = Step::default();
-        if self.state.finished() && !self.state.post_pending {
+        if self.state.finished() && !self.state.post_pending && !unsaved_end {
             return (CancelOutcome::AlreadyFinished(self.state.status), step);
         }
         let why = format!("cancelled: {reason}");

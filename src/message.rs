@@ -86,9 +86,9 @@ pub fn render(st: &BuildState, target: Target, ctx: &Context) -> String {
             let s = &st.subruns[i];
             let total = st.planned_groups.len().max(st.subruns.len());
             let pos = if st.planned_groups.is_empty() {
-                format!("group {}: {}", s.index, neutralize(&s.name))
+                format!("group {}: {}", s.index, safe(&s.name, 120))
             } else {
-                format!("group {} of {}: {}", s.index, total, neutralize(&s.name))
+                format!("group {} of {}: {}", s.index, total, safe(&s.name, 120))
             };
             (
                 s.status,
@@ -120,7 +120,7 @@ pub fn render(st: &BuildState, target: Target, ctx: &Context) -> String {
         ("Scope", &r.scope_description),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
-            rows.push((label, neutralize(&clip(v, 300))));
+            rows.push((label, safe(v, 300)));
         }
     }
     if let Some(t) = tests {
@@ -131,7 +131,7 @@ pub fn render(st: &BuildState, target: Target, ctx: &Context) -> String {
         _ => None,
     };
     match (duration, wall) {
-        (Some(d), _) => rows.push(("Duration", neutralize(&d))),
+        (Some(d), _) => rows.push(("Duration", safe(&d, 40))),
         (None, Some(w)) => rows.push((
             "Duration",
             humantime::format_duration(Duration::from_secs(w.as_secs())).to_string(),
@@ -139,42 +139,60 @@ pub fn render(st: &BuildState, target: Target, ctx: &Context) -> String {
         _ => {}
     }
 
+    let footer = format!(
+        "\nController: {} · Log: {}",
+        safe(ctx.host, 100),
+        safe(&st.log_file, 300)
+    );
     let mut body = String::new();
     body.push_str(&head);
     body.push_str("\n\n| | |\n|:--|:--|\n");
     for (k, v) in &rows {
         body.push_str(&format!("| {k} | {v} |\n"));
     }
-    let specs: Vec<String> = failed.iter().map(|s| neutralize(&clip(s, 200))).collect();
-    if !specs.is_empty() {
-        body.push_str(&format!("\n**Failed specs** ({}):\n", specs.len()));
+    if !failed.is_empty() {
+        body.push_str(&format!("\n**Failed specs** ({}):\n", failed.len()));
+        // The footer is kept whole: the specs get what room is left.
+        let room = MAX_CHARS - 1 - footer.chars().count() - 40;
         let mut shown = 0;
-        for s in specs.iter().take(SHOWN_FAILED_SPECS) {
-            let line = format!("- {s}\n");
-            if body.chars().count() + line.chars().count() > MAX_CHARS - 500 {
+        for spec in failed.iter().take(SHOWN_FAILED_SPECS) {
+            let line = format!("- {}\n", safe(spec, 200));
+            if body.chars().count() + line.chars().count() > room {
                 break;
             }
             body.push_str(&line);
             shown += 1;
         }
-        if shown < specs.len() {
-            body.push_str(&format!("- … and {} more\n", specs.len() - shown));
+        if shown < failed.len() {
+            body.push_str(&format!("- … and {} more\n", failed.len() - shown));
         }
     }
-    body.push_str(&format!(
-        "\nController: {} · Log: {}",
-        neutralize(ctx.host),
-        neutralize(&clip(&st.log_file, 300))
-    ));
-    clip(body.trim_end(), MAX_CHARS - 1)
+    body.push_str(&footer);
+    clip_escaped(body.trim_end().to_string(), MAX_CHARS - 1)
 }
 
-/// At most `max` characters, with an ellipsis when cut.
-fn clip(s: &str, max: usize) -> String {
+/// Untrusted text neutralised, then cut to at most `max` characters of output: escaping
+/// can make a text several times longer, so the budget applies to what is posted.
+fn safe(text: &str, max: usize) -> String {
+    clip_escaped(neutralize(text), max)
+}
+
+/// At most `max` characters, with an ellipsis when cut, never cut inside an escape
+/// (a lone `\` would escape the table's `|`; `@` or `<` without its zero-width space
+/// would mention or link again).
+fn clip_escaped(s: String, max: usize) -> String {
     if s.chars().count() <= max {
-        return s.to_string();
+        return s;
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    loop {
+        let backslashes = out.chars().rev().take_while(|&c| c == '\\').count();
+        if backslashes % 2 == 1 || out.ends_with('@') || out.ends_with('<') {
+            out.pop();
+        } else {
+            break;
+        }
+    }
     out.push('…');
     out
 }
@@ -365,6 +383,58 @@ mod tests {
             1,
             "{m}"
         );
+    }
+
+    #[test]
+    fn escaping_never_pushes_the_essentials_out() {
+        // Every field at its limit, made of characters that escaping makes three times longer.
+        let nasty = "<".repeat(400);
+        let r = Request {
+            build_name: "b".into(),
+            template: Some(nasty.clone()),
+            config_family: Some(nasty.clone()),
+            migration_style: Some(nasty.clone()),
+            integration_plugin: Some(nasty.clone()),
+            scope_description: Some(nasty.clone()),
+            ..Default::default()
+        };
+        let mut st = finished(Status::Failed);
+        st.failed_specs = (0..40)
+            .map(|i| format!("{}{i}", "@|`".repeat(100)))
+            .collect();
+        st.log_file = format!("/root/{}.log", "_".repeat(400));
+        let m = render(&st, Target::Run, &ctx(&r));
+        assert!(m.chars().count() < MAX_CHARS, "{} chars", m.chars().count());
+        assert!(m.contains("| Tests | 14 tests: 11 passed, 3 failed"), "{m}");
+        assert!(
+            m.contains("\nController: atvm-controller-01 · Log: /root/"),
+            "{m}"
+        );
+        for line in m.lines().filter(|l| l.starts_with("| ") && l.len() > 4) {
+            assert!(line.ends_with(" |"), "a table row was cut: {line}");
+            let backslashes = line[..line.len() - 2]
+                .chars()
+                .rev()
+                .take_while(|&c| c == '\\')
+                .count();
+            assert_eq!(backslashes % 2, 0, "a cell ends in a lone escape: {line}");
+        }
+        assert!(
+            !m.contains("@|") && !m.contains("@`"),
+            "every @ keeps its zero-width space"
+        );
+    }
+
+    #[test]
+    fn clipping_never_splits_an_escape() {
+        for max in 1..12 {
+            let c = clip_escaped(neutralize("a<b@c|d\\e"), max);
+            assert!(c.chars().count() <= max, "{max}: {c}");
+            let body = c.trim_end_matches('…');
+            let backslashes = body.chars().rev().take_while(|&ch| ch == '\\').count();
+            assert_eq!(backslashes % 2, 0, "{max}: {c:?}");
+            assert!(!body.ends_with('@') && !body.ends_with('<'), "{max}: {c:?}");
+        }
     }
 
     #[test]

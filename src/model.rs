@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -84,8 +84,12 @@ impl Timestamp {
         Timestamp(SystemTime::now())
     }
 
+    /// Times outside 1970..=9999 (a file dated 1969, say) are written as the nearest
+    /// bound: RFC 3339 cannot say them, and humantime would panic.
     pub fn rfc3339(&self) -> String {
-        humantime::format_rfc3339_millis(self.0).to_string()
+        const LAST: Duration = Duration::from_secs(253_402_300_799);
+        let t = self.0.clamp(UNIX_EPOCH, UNIX_EPOCH + LAST);
+        humantime::format_rfc3339_millis(t).to_string()
     }
 
     pub fn parse(text: &str) -> Option<Timestamp> {
@@ -132,6 +136,14 @@ mod tests {
         assert_eq!(Status::parse_terminal("CANCELED"), Some(Status::Cancelled));
         assert_eq!(Status::parse_terminal("RUNNING"), None);
         assert_eq!(Status::parse_terminal("great"), None);
+    }
+
+    #[test]
+    fn times_outside_rfc3339_are_clamped_not_panicking() {
+        let before = Timestamp(UNIX_EPOCH - Duration::from_secs(86400 * 200));
+        assert_eq!(before.rfc3339(), "1970-01-01T00:00:00.000Z");
+        let far = Timestamp(UNIX_EPOCH + Duration::from_secs(400_000_000_000));
+        assert_eq!(far.rfc3339(), "9999-12-31T23:59:59.000Z");
     }
 
     #[test]

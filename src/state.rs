@@ -162,21 +162,32 @@ impl BuildDir {
             .map_err(|e| Error::io("opening", &p, e))
     }
 
-    /// The single-instance lock, held until the returned file is dropped.
+    /// The single-instance lock, held until the returned file is dropped. `status` and
+    /// `start` probe the same lock for an instant (`is_watched`), so a watcher that meets a
+    /// held lock tries again for up to a second before it concludes that another watcher
+    /// holds the build (exit 4, which systemd does not restart).
     pub fn lock_instance(&self) -> Result<File> {
         let f = self.open_lock(WATCHER_LOCK)?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Busy(format!(
-                "another watcher already holds build {} ({})",
-                self.dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default(),
-                self.path(WATCHER_LOCK).display()
-            ))),
-            Err(fs::TryLockError::Error(e)) => {
-                Err(Error::io("locking", &self.path(WATCHER_LOCK), e))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(f),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Busy(format!(
+                        "another watcher already holds build {} ({})",
+                        self.dir
+                            .file_name()
+                            .map(|n| n.to_string_lossy())
+                            .unwrap_or_default(),
+                        self.path(WATCHER_LOCK).display()
+                    )));
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io("locking", &self.path(WATCHER_LOCK), e));
+                }
             }
         }
     }
@@ -256,6 +267,26 @@ impl BuildDir {
         };
         self.apply_posted_markers(&mut st);
         Ok(st)
+    }
+
+    /// Moves state.json and the sub-run files out of the way (never deletes them), e.g.
+    /// `state.json.dry-run-20261122T101500Z`; returns where state.json went.
+    pub fn set_aside(&mut self, tag: &str) -> Result<PathBuf> {
+        let stamp = Timestamp::now().rfc3339().replace([':', '-', '.'], "");
+        let to = self.path(&format!("{STATE}.{tag}-{stamp}"));
+        for (from, dest) in [
+            (self.path(STATE), to.clone()),
+            (
+                self.path(SUBRUNS),
+                self.path(&format!("{SUBRUNS}.{tag}-{stamp}")),
+            ),
+        ] {
+            if from.exists() {
+                fs::rename(&from, &dest).map_err(|e| Error::io("moving aside", &from, e))?;
+            }
+        }
+        self.written.clear();
+        Ok(to)
     }
 
     /// Writes state.json and every sub-run file whose content changed.

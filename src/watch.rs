@@ -90,12 +90,24 @@ pub fn prepare(raw: &WatchArgs, env: &Env, target: BuildTarget) -> Result<Prepar
     request
         .created_at
         .get_or_insert_with(|| Timestamp::now().rfc3339());
+    let mut cfg = cfg;
     if let Some(pid) = request.pid
         && stored
             .as_ref()
             .is_none_or(|s| s.pid != Some(pid) || s.pid_start.is_none())
     {
         request.pid_start = sys::process_start_time(pid);
+        if request.pid_start.is_none() {
+            // Not running when first recorded: a typo, or a run that already ended. Either
+            // way its exit must not end the run at once (a typo would lose the result);
+            // the log decides, and the hung timeout still applies.
+            warn!(
+                "{}: --pid {pid} is not running; watching without it",
+                cfg.build_name
+            );
+            request.pid = None;
+            cfg.request.pid = None;
+        }
     }
     Ok(Prepared {
         dir,
@@ -175,10 +187,30 @@ struct Watcher {
     urgent: bool,
     last_save: Instant,
     cancelled: bool,
+    /// The state on disk has ended (see `apply_cancel_marker`).
+    saved_finished: bool,
 }
 
-fn load_state(bd: &BuildDir, cfg: &WatchConfig, request: &Request) -> Result<BuildState> {
+/// A dry run and a real watch never share a build's state: a real watch sets a dry run's
+/// decisions aside (they posted nothing), and a dry run refuses to touch a real state.
+fn load_state(bd: &mut BuildDir, cfg: &WatchConfig, request: &Request) -> Result<BuildState> {
+    let existed = bd.path(state::STATE).exists();
     let mut st = bd.load_or_rebuild(request)?;
+    if st.dry_run && !cfg.dry_run {
+        let aside = bd.set_aside("dry-run")?;
+        info!(
+            "{}: the state was a dry run's, set aside in {}; watching for real",
+            cfg.build_name,
+            aside.display()
+        );
+        st = BuildState::for_request(request, Timestamp::now());
+    } else if existed && !st.dry_run && cfg.dry_run {
+        return Err(Error::usage(format!(
+            "build {} has a real state in {}; a dry run would change it: use another --state-root or build name",
+            cfg.build_name,
+            bd.dir.display()
+        )));
+    }
     if st.categorize != cfg.request.categorize {
         warn!(
             "{}: the build was first watched with categorize={}; keeping that",
@@ -199,8 +231,8 @@ fn load_state(bd: &BuildDir, cfg: &WatchConfig, request: &Request) -> Result<Bui
 }
 
 impl Watcher {
-    fn new(cfg: WatchConfig, request: Request, bd: BuildDir, rules: &Rules) -> Result<Watcher> {
-        let st = load_state(&bd, &cfg, &request)?;
+    fn new(cfg: WatchConfig, request: Request, mut bd: BuildDir, rules: &Rules) -> Result<Watcher> {
+        let st = load_state(&mut bd, &cfg, &request)?;
         let resume = st.log_position;
         let finished = st.finished();
         let machine = Machine::new(st, cfg.start_timeout, cfg.hung_timeout);
@@ -243,6 +275,7 @@ impl Watcher {
             urgent: true,
             last_save: Instant::now(),
             cancelled: false,
+            saved_finished: finished,
             cfg,
         })
     }
@@ -289,6 +322,7 @@ impl Watcher {
         let lock = self.bd.state_lock()?;
         self.apply_cancel_marker();
         self.bd.save(&self.machine.state)?;
+        self.saved_finished = self.machine.state.finished();
         drop(lock);
         self.dirty = false;
         self.urgent = false;
@@ -305,7 +339,11 @@ impl Watcher {
             return;
         };
         let reason = marker.reason.unwrap_or_else(|| "cancelled.marker".into());
-        let (outcome, step) = self.machine.cancel(&reason, SystemTime::now());
+        // Under the state lock: if the last saved state had not ended, the cancel was
+        // recorded before this watcher's ending reached the disk, and it wins.
+        let (outcome, step) = self
+            .machine
+            .cancel(&reason, SystemTime::now(), !self.saved_finished);
         if let CancelOutcome::Cancelled { dropped } = outcome {
             self.apply(step);
             self.retries.clear();
@@ -421,6 +459,7 @@ impl Watcher {
             self.apply(step);
             if self.dirty {
                 self.bd.save(&self.machine.state)?;
+                self.saved_finished = self.machine.state.finished();
                 self.dirty = false;
                 self.urgent = false;
                 self.last_save = Instant::now();

@@ -245,12 +245,24 @@ impl Poster {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                let text = resp
+                let text = match resp
                     .body_mut()
                     .with_config()
                     .limit(64 * 1024)
                     .read_to_string()
-                    .unwrap_or_default();
+                {
+                    Ok(t) => t,
+                    // The answer was cut off: whether Mattermost took the post is unknown,
+                    // which is retried like a timeout (a duplicate beats a lost result).
+                    Err(e) => {
+                        return Verdict::Retry {
+                            why: self
+                                .hook
+                                .scrub(&format!("HTTP {status}, answer unreadable: {e}")),
+                            after: None,
+                        };
+                    }
+                };
                 match classify(status, &text, retry_after.as_deref()) {
                     Verdict::Delivered => Verdict::Delivered,
                     Verdict::Retry { why, after } => Verdict::Retry {

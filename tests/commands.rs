@@ -320,7 +320,17 @@ fn cancel_racing_a_finishing_run() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_micros(seed % 6_000));
-        ops.sb.append_lines(&build, &completed_run(), Style::PLAIN);
+        // Every third run ends without a post (Killed): the cancel must win or lose as a
+        // whole there too.
+        let killed = i % 3 == 2;
+        let ending = if killed {
+            let mut l = cypress::run_starting(&[Spec::passed("a.cy.js", 1)]);
+            l.push("Killed".into());
+            l
+        } else {
+            completed_run()
+        };
+        ops.sb.append_lines(&build, &ending, Style::PLAIN);
         let done = cancel.wait_with_output().unwrap();
         let returned = Instant::now();
         let (out, err) = (
@@ -333,6 +343,11 @@ fn cancel_racing_a_finishing_run() {
         let st = ops.sb.state(&build);
         if out.contains("already finished") {
             finished += 1;
+            if killed {
+                assert_eq!(st["status"], "TERMINATED", "{out}");
+                assert!(got.is_empty());
+                continue;
+            }
             assert_eq!(st["status"], "COMPLETED", "{out}");
             assert_eq!(st["posted"], true);
             assert_eq!(got.len(), 1, "{out}");
@@ -556,4 +571,29 @@ fn start_resolves_paths_as_the_instance_will() {
         serde_json::Value::Null,
         "the file's tuning is not frozen into the request"
     );
+}
+
+/// `status` and `start` probe a build's watcher lock for an instant; a watcher starting at
+/// that instant must not take the probe for another watcher (exit 4 is never restarted by
+/// systemd). The probe is held here for 200 ms, far longer than a real one.
+#[test]
+fn a_brief_lock_probe_does_not_make_a_starting_watcher_exit_4() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("probe", &hook.url());
+    ops.sb.append_lines("p", &completed_run(), Style::PLAIN);
+    fs::create_dir_all(ops.sb.build_dir("p")).unwrap();
+    let lock = fs::File::create(ops.sb.build_dir("p").join("watcher.lock")).unwrap();
+    lock.lock().unwrap();
+    let t = Instant::now();
+    let mut w = ops.sb.watch(&hook, "p", &[]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(w.running(), "the watcher waits for the probe to end");
+    drop(lock);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert!(t.elapsed() >= Duration::from_millis(200));
+    assert_eq!(hook.delivered().len(), 1);
+    // Status itself still tells a running watcher from none.
+    let (code, out, _) = ops.run(&["status", "--build-name", "p", "--json"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"watched\": false"), "{out}");
 }

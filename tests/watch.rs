@@ -250,6 +250,37 @@ fn pid_exit_without_result() {
 }
 
 #[test]
+fn a_pid_not_running_when_recorded_is_ignored_not_fatal() {
+    let sb = Sandbox::new("nopid");
+    let hook = FakeMattermost::start();
+    // A pid that does not exist (pid_max is at most 2^22).
+    let mut w = sb.watch(&hook, "np", &["--pid", "4194305"]);
+    sb.append_lines(
+        "np",
+        &cypress::run_starting(&[Spec::passed("a.cy.js", 3)]),
+        Style::PLAIN,
+    );
+    wait_until("run start seen", WAIT, || {
+        sb.try_state("np").is_some_and(|s| s["run_seen"] == true)
+    });
+    assert!(
+        w.running(),
+        "a typo in --pid must not end the run: {}",
+        w.stderr()
+    );
+    sb.append_lines("np", &completed_run()[13..], Style::PLAIN);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert!(
+        w.stderr()
+            .contains("--pid 4194305 is not running; watching without it"),
+        "{}",
+        w.stderr()
+    );
+    assert_eq!(sb.state("np")["status"], "COMPLETED");
+    assert_eq!(hook.delivered().len(), 1);
+}
+
+#[test]
 fn truncated_log_is_read_again_from_the_start() {
     let sb = Sandbox::new("truncate");
     let hook = FakeMattermost::start();
@@ -413,6 +444,19 @@ fn server_errors_are_retried_until_ok() {
         "every attempt sends the same message"
     );
     assert!(w.stderr().contains("HTTP 503"), "{}", w.stderr());
+}
+
+#[test]
+fn an_answer_cut_off_is_retried_not_given_up() {
+    let sb = Sandbox::new("cutoff");
+    let hook = FakeMattermost::start();
+    hook.script(&[Answer::Truncated]);
+    sb.append_lines("co", &completed_run(), Style::PLAIN);
+    let mut w = sb.watch(&hook, "co", &[]);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert_eq!(hook.received().len(), 2, "the unknown outcome is retried");
+    assert!(w.stderr().contains("answer unreadable"), "{}", w.stderr());
+    assert_eq!(sb.state("co")["posted"], true);
 }
 
 #[test]
@@ -715,6 +759,47 @@ fn dry_run_prints_and_posts_nothing() {
     assert_eq!(st["posted"], false);
     assert_eq!(st["post_pending"], false);
     assert!(!sb.marker("d", "posted.marker"));
+}
+
+#[test]
+fn a_dry_run_never_uses_up_or_changes_a_real_build() {
+    let sb = Sandbox::new("dryreal");
+    let hook = FakeMattermost::start();
+    sb.append_lines("dr", &completed_run(), Style::PLAIN);
+    // A dry run into the real state root first (ATVM_WATCHER_STATE_ROOT is set here).
+    let out = sb.run(None, &["--build-name", "dr", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sb.state("dr")["dry_run"], true);
+    // The real watch is not fooled into "already finished": it posts, once.
+    let mut w = sb.watch(&hook, "dr", &[]);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert!(w.stderr().contains("set aside"), "{}", w.stderr());
+    assert_eq!(hook.delivered().len(), 1);
+    let st = sb.state("dr");
+    assert_eq!(
+        (st["posted"].clone(), st["dry_run"].clone()),
+        (true.into(), false.into())
+    );
+    let aside = fs::read_dir(sb.build_dir("dr"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("state.json.dry-run-")
+        })
+        .count();
+    assert_eq!(aside, 1);
+    // A dry run now refuses to touch the real state.
+    let before = fs::read(sb.build_dir("dr").join("state.json")).unwrap();
+    let out = sb.run(None, &["--build-name", "dr", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has a real state"));
+    assert_eq!(
+        fs::read(sb.build_dir("dr").join("state.json")).unwrap(),
+        before
+    );
 }
 
 #[test]

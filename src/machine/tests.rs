@@ -90,7 +90,7 @@ fn drive(categorize: bool, hung: Option<u64>, inputs: &[(u64, In)]) -> Outcome {
             }
             Pid => m.pid_exited(now),
             Cancel => {
-                let (c, s) = m.cancel("operator", now);
+                let (c, s) = m.cancel("operator", now, false);
                 cancel = Some(c);
                 s
             }
@@ -147,6 +147,22 @@ fn single_runs() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_log_quiet_before_the_first_watch_is_not_hung_at_once() {
+    let st = BuildState::new("b1", false, "/logs/b1.log", at(10 * HOUR).into());
+    let mut m = Machine::new(
+        st,
+        Duration::from_secs(30 * MIN),
+        Some(Duration::from_secs(2 * HOUR)),
+    );
+    // The file was last written long before the watch (or dated 1969).
+    m.log_present(at(10 * HOUR), UNIX_EPOCH - Duration::from_secs(1000));
+    assert_eq!(m.next_deadline(), Some(at(12 * HOUR)));
+    assert_eq!(m.tick(at(11 * HOUR)).notes.len(), 0);
+    assert_eq!(m.state.status, Status::Running);
+    assert!(serde_json::to_string(&m.state).is_ok());
 }
 
 #[test]
@@ -241,6 +257,12 @@ fn cancel_rules() {
         "{:?}",
         o.m.state.reason
     );
+    // An ending decided but not yet saved when the cancel was recorded: the cancel wins.
+    let mut o = drive(false, Some(10), &[(1, Log), (20, Tick)]);
+    assert_eq!(o.m.state.status, Status::Hung);
+    let (c, _) = o.m.cancel("operator", at(21), true);
+    assert_eq!(c, CancelOutcome::Cancelled { dropped: 0 });
+    assert_eq!(o.m.state.status, Status::Cancelled);
     // Waiting: cancelled too.
     let o = drive(false, None, &[(3, Cancel)]);
     assert_eq!(o.m.state.status, Status::Cancelled);

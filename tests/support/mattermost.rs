@@ -34,6 +34,8 @@ pub enum Answer {
     Drop,
     /// Wait this long, then answer `ok` (the client may have given up by then).
     Slow(Duration),
+    /// Take the post, then answer 200 with a body cut off before its announced length.
+    Truncated,
 }
 
 #[derive(Debug, Clone)]
@@ -375,6 +377,12 @@ fn answer_with(mut stream: TcpStream, answer: Answer) {
         Answer::Slow(d) => {
             std::thread::sleep(d);
             respond(&mut stream, 200, "OK", "ok", &[]);
+        }
+        Answer::Truncated => {
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\nok",
+            );
+            let _ = stream.flush();
         }
     }
 }
