@@ -460,6 +460,47 @@ fn an_answer_cut_off_is_retried_not_given_up() {
 }
 
 #[test]
+fn https_webhook_trusted_through_the_system_bundle() {
+    let mut sb = Sandbox::new("tls");
+    let hook = FakeMattermost::start_tls();
+    let bundle = sb.root.join("ca-bundle.pem");
+    fs::write(&bundle, hook.ca_pem()).unwrap();
+    sb.env
+        .push(("SSL_CERT_FILE".into(), bundle.to_string_lossy().into()));
+    sb.append_lines("tls", &completed_run(), Style::PLAIN);
+    let mut w = sb.watch(&hook, "tls", &[]);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert_eq!(hook.delivered().len(), 1);
+    assert!(hook.url().starts_with("https://"));
+}
+
+#[test]
+fn https_webhook_with_an_unknown_ca_is_not_trusted() {
+    let mut sb = Sandbox::new("tlsbad");
+    sb.env
+        .push(("ATVM_WATCHER_RETRY_ATTEMPTS".into(), "2".into()));
+    let empty = sb.root.join("empty.pem");
+    fs::write(&empty, "").unwrap();
+    sb.env
+        .push(("SSL_CERT_FILE".into(), empty.to_string_lossy().into()));
+    let hook = FakeMattermost::start_tls();
+    sb.append_lines("tb", &completed_run(), Style::PLAIN);
+    let mut w = sb.watch(&hook, "tb", &[]);
+    assert_eq!(w.code(), 3, "{}", w.stderr());
+    assert_eq!(
+        hook.received().len(),
+        0,
+        "nothing reaches an untrusted server"
+    );
+    let err = sb.state("tb")["post_error"].as_str().unwrap().to_string();
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    assert!(!err.contains(mattermost::HOOK_ID), "{err}");
+}
+
+#[test]
 fn rate_limit_honours_retry_after() {
     let sb = Sandbox::new("429");
     let hook = FakeMattermost::start();

@@ -7,7 +7,8 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+use std::sync::OnceLock;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -86,9 +87,47 @@ struct Shared {
 pub struct FakeMattermost {
     port: u16,
     shared: Arc<(Mutex<Shared>, Condvar)>,
+    /// With TLS: the PEM of the test CA that signed the server's certificate.
+    ca_pem: Option<String>,
 }
 
-fn respond(stream: &mut TcpStream, code: u16, reason: &str, body: &str, extra: &[(&str, String)]) {
+/// A connection, plain or TLS.
+trait Conn: Read + Write + Send {}
+impl<T: Read + Write + Send> Conn for T {}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made once per test binary.
+fn test_pki() -> &'static (String, Arc<rustls::ServerConfig>) {
+    static PKI: OnceLock<(String, Arc<rustls::ServerConfig>)> = OnceLock::new();
+    PKI.get_or_init(|| {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "atvm test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+            )
+            .unwrap();
+        (ca.pem(), Arc::new(config))
+    })
+}
+
+fn respond(stream: &mut dyn Write, code: u16, reason: &str, body: &str, extra: &[(&str, String)]) {
     let ctype = if body.starts_with('{') {
         "application/json"
     } else {
@@ -121,11 +160,7 @@ fn app_error(id: &str, message: &str, code: u16) -> String {
 /// Path, headers (lower-case names) and body of one request.
 type Request = (String, Vec<(String, String)>, String);
 
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let mut r = BufReader::new(stream.try_clone().ok()?);
+fn read_request(r: &mut BufReader<Box<dyn Conn>>) -> Option<Request> {
     let mut line = String::new();
     r.read_line(&mut line).ok()?;
     let path = line.split_whitespace().nth(1)?.to_string();
@@ -163,6 +198,20 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
 
 impl FakeMattermost {
     pub fn start() -> FakeMattermost {
+        Self::listen(false)
+    }
+
+    /// The same over HTTPS, with a certificate for 127.0.0.1 from a test CA (`ca_pem`).
+    pub fn start_tls() -> FakeMattermost {
+        Self::listen(true)
+    }
+
+    /// The test CA's certificate (PEM), for `SSL_CERT_FILE`.
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem.as_deref().expect("a TLS server")
+    }
+
+    fn listen(tls: bool) -> FakeMattermost {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
@@ -173,24 +222,49 @@ impl FakeMattermost {
                 s2.0.lock().unwrap().in_flight += 1;
                 let s3 = s2.clone();
                 std::thread::spawn(move || {
-                    serve(stream, s3.clone());
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let conn: Box<dyn Conn> = if tls {
+                        let server = rustls::ServerConnection::new(test_pki().1.clone()).unwrap();
+                        Box::new(rustls::StreamOwned::new(server, stream))
+                    } else {
+                        Box::new(stream)
+                    };
+                    serve(conn, s3.clone());
                     let (m, cv) = &*s3;
                     m.lock().unwrap().in_flight -= 1;
                     cv.notify_all();
                 });
             }
         });
-        FakeMattermost { port, shared }
+        let ca_pem = tls.then(|| test_pki().0.clone());
+        FakeMattermost {
+            port,
+            shared,
+            ca_pem,
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hooks/{HOOK_ID}", self.port)
+        format!(
+            "{}://127.0.0.1:{}/hooks/{HOOK_ID}",
+            self.scheme(),
+            self.port
+        )
     }
 
     /// A URL this server does not know (answers 400 invalid webhook).
     pub fn unknown_hook_url(&self) -> String {
         format!(
-            "http://127.0.0.1:{}/hooks/doesnotexist000000000000",
+            "{}://127.0.0.1:{}/hooks/doesnotexist000000000000",
+            self.scheme(),
             self.port
         )
     }
@@ -260,10 +334,12 @@ impl FakeMattermost {
     }
 }
 
-fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
-    let Some((path, headers, body)) = read_request(&mut stream) else {
+fn serve(stream: Box<dyn Conn>, shared: Arc<(Mutex<Shared>, Condvar)>) {
+    let mut reader = BufReader::new(stream);
+    let Some((path, headers, body)) = read_request(&mut reader) else {
         return;
     };
+    let stream = reader.into_inner();
     let at = Instant::now();
     let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
     let valid_payload = json
@@ -307,7 +383,7 @@ fn serve(mut stream: TcpStream, shared: Arc<(Mutex<Shared>, Condvar)>) {
 }
 
 /// Sends `answer` and closes the connection.
-fn answer_with(mut stream: TcpStream, answer: Answer) {
+fn answer_with(mut stream: Box<dyn Conn>, answer: Answer) {
     match answer {
         Answer::Ok => respond(&mut stream, 200, "OK", "ok", &[]),
         Answer::OkWithout(b) => respond(&mut stream, 200, "OK", b, &[]),
