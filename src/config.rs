@@ -545,10 +545,6 @@ impl WatchConfig {
             advanced,
         })
     }
-
-    pub fn log_dir(&self) -> &Path {
-        self.log_file.parent().unwrap_or(Path::new("."))
-    }
 }
 
 #[cfg(test)]
