@@ -590,16 +590,7 @@ fn main() {
         return scan_only(&p);
     }
     // `cargo bench` passes `--bench`; nothing else is accepted.
-    let bin = std::env::var_os("ATVM_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(MANIFEST).join("target/x86_64-unknown-linux-musl/release/atvm-run-watcher")
-        });
-    assert!(
-        bin.exists(),
-        "{} is missing: run `make build` first (make bench does)",
-        bin.display()
-    );
+    let bin = support::release_binary("bench");
     let idle_secs = env_num("ATVM_BENCH_IDLE_SECS", 60);
     let runs = env_num("ATVM_BENCH_RUNS", 30) as usize;
     let mib = env_num("ATVM_BENCH_CATCHUP_MIB", 1024);

@@ -8,23 +8,12 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::fleet::{self, Mode};
 use support::{FakeMattermost, Sandbox};
 
 fn main() {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let bin = std::env::var_os("ATVM_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(manifest).join("target/x86_64-unknown-linux-musl/release/atvm-run-watcher")
-        });
-    assert!(
-        bin.exists(),
-        "{} is missing: run `make build` first (make scale does)",
-        bin.display()
-    );
+    let bin = support::release_binary("scale");
     let n: usize = std::env::var("ATVM_SCALE_WATCHERS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -220,14 +220,7 @@ fn pid_exit_without_result() {
         .unwrap();
     let pid2 = p2.id().to_string();
     let mut w2 = sb.watch(&hook, "p2", &["--pid", &pid2]);
-    sb.append_lines(
-        "p2",
-        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
-        Style::PLAIN,
-    );
-    wait_until("run start seen", WAIT, || {
-        sb.try_state("p2").is_some_and(|s| s["run_seen"] == true)
-    });
+    sb.start_run("p2", 1);
     p2.kill().unwrap();
     p2.wait().unwrap();
     assert_eq!(w2.code(), 0);
@@ -255,14 +248,7 @@ fn a_pid_not_running_when_recorded_is_ignored_not_fatal() {
     let hook = FakeMattermost::start();
     // A pid that does not exist (pid_max is at most 2^22).
     let mut w = sb.watch(&hook, "np", &["--pid", "4194305"]);
-    sb.append_lines(
-        "np",
-        &cypress::run_starting(&[Spec::passed("a.cy.js", 3)]),
-        Style::PLAIN,
-    );
-    wait_until("run start seen", WAIT, || {
-        sb.try_state("np").is_some_and(|s| s["run_seen"] == true)
-    });
+    sb.start_run("np", 3);
     assert!(
         w.running(),
         "a typo in --pid must not end the run: {}",
@@ -316,14 +302,7 @@ fn rotation_drains_the_old_file_then_follows_the_new() {
     let sb = Sandbox::new("rotate");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "rot", &[]);
-    sb.append_lines(
-        "rot",
-        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
-        Style::PLAIN,
-    );
-    wait_until("run start seen", WAIT, || {
-        sb.try_state("rot").is_some_and(|s| s["run_seen"] == true)
-    });
+    sb.start_run("rot", 1);
     // Freeze the watcher so that it can only see the result by draining the rotated file.
     w.signal(SIGSTOP);
     sb.append_lines(
@@ -350,14 +329,7 @@ fn deleted_and_recreated_log() {
     let sb = Sandbox::new("recreate");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "rc", &[]);
-    sb.append_lines(
-        "rc",
-        &cypress::run_starting(&[Spec::passed("a.cy.js", 1)]),
-        Style::PLAIN,
-    );
-    wait_until("run start seen", WAIT, || {
-        sb.try_state("rc").is_some_and(|s| s["run_seen"] == true)
-    });
+    sb.start_run("rc", 1);
     fs::remove_file(sb.log("rc")).unwrap();
     assert!(w.running());
     sb.append_lines("rc", &failed_run(), Style::ALL);
@@ -371,14 +343,7 @@ fn sigkill_then_restart_posts_once() {
     let sb = Sandbox::new("sigkill");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "k", &[]);
-    sb.append_lines(
-        "k",
-        &cypress::run_starting(&[Spec::passed("a.cy.js", 3)]),
-        Style::PLAIN,
-    );
-    wait_until("run start saved", WAIT, || {
-        sb.try_state("k").is_some_and(|s| s["run_seen"] == true)
-    });
+    sb.start_run("k", 3);
     w.signal(SIGKILL);
     w.wait(WAIT);
     sb.append_lines("k", &completed_run()[13..], Style::PLAIN);

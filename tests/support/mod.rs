@@ -25,6 +25,23 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// The release musl binary the benches measure (`ATVM_BENCH_BIN` overrides it); panics
+/// with what to run when it is missing.
+pub fn release_binary(make_target: &str) -> PathBuf {
+    let bin = std::env::var_os("ATVM_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/x86_64-unknown-linux-musl/release/atvm-run-watcher")
+        });
+    assert!(
+        bin.exists(),
+        "{} is missing: run `make build` first (make {make_target} does)",
+        bin.display()
+    );
+    bin
+}
+
 /// Polls `cond` every few milliseconds until it holds; panics with `what` after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -237,6 +254,19 @@ impl Sandbox {
             last.as_ref().is_some_and(|s| s["status"] == status)
         });
         last.unwrap()
+    }
+
+    /// Writes a `(Run Starting)` box for a run of `tests` tests and waits until the
+    /// watcher has saved that it saw it.
+    pub fn start_run(&self, build: &str, tests: u32) {
+        self.append_lines(
+            build,
+            &cypress::run_starting(&[Spec::passed("a.cy.js", tests)]),
+            Style::PLAIN,
+        );
+        wait_until(&format!("{build}: run start saved"), WAIT, || {
+            self.try_state(build).is_some_and(|s| s["run_seen"] == true)
+        });
     }
 
     pub fn marker(&self, build: &str, rel: &str) -> bool {
