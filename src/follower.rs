@@ -24,7 +24,7 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Where the followed bytes go.
 pub trait Sink {
     /// A file was opened; reading starts at `from`. `mtime` is its last modification.
-    fn opened(&mut self, id: FileId, from: u64, mtime: SystemTime);
+    fn opened(&mut self, from: u64, mtime: SystemTime);
     fn bytes(&mut self, chunk: &[u8]);
     /// The held file was truncated: it is read again from 0.
     fn truncated(&mut self);
@@ -390,7 +390,7 @@ impl Follower {
                         pos: from,
                     });
                     self.arm_file();
-                    sink.opened(id, from, m.modified().unwrap_or(SystemTime::now()));
+                    sink.opened(from, m.modified().unwrap_or(SystemTime::now()));
                 }
                 Action::Read => self.read_to_end(sink)?,
                 Action::Truncated => {

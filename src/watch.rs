@@ -12,7 +12,6 @@
 use crate::cli::WatchArgs;
 use crate::config::{Env, Request, Target as BuildTarget, WatchConfig, format_duration};
 use crate::error::{Error, Result};
-use crate::follow::FileId;
 use crate::follower::{Follower, Sink, Wake};
 use crate::machine::{BuildState, CancelOutcome, LogPosition, Machine, Step, Target};
 use crate::matcher::{Event, Scanner};
@@ -147,10 +146,9 @@ impl Feed<'_> {
 }
 
 impl Sink for Feed<'_> {
-    fn opened(&mut self, id: FileId, from: u64, mtime: SystemTime) {
+    fn opened(&mut self, from: u64, mtime: SystemTime) {
         self.flush_events();
         self.scanner.reset(from);
-        let _ = id;
         self.items.push(Item::Opened(mtime));
     }
     fn bytes(&mut self, chunk: &[u8]) {
