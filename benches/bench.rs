@@ -12,7 +12,6 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use atvm_run_watcher::rules::Rules;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -453,7 +452,7 @@ fn catchup(bin: &Path, log: &Path, reps: usize) -> Catchup {
     let hook = FakeMattermost::start();
     let mut grep = Command::new("grep");
     grep.env("LC_ALL", "C").args(["-F", "-c"]);
-    for a in Rules::default().anchors() {
+    for a in atvm_run_watcher::testing::default_anchors() {
         grep.arg("-e").arg(a);
     }
     grep.arg(log);
@@ -552,29 +551,12 @@ fn mark(ok: bool) -> &'static str {
 
 /// In-process scan of a file with the library's Scanner (profiling aid).
 fn scan_only(path: &str) {
-    use atvm_run_watcher::matcher::Scanner;
-    use std::io::Read;
-    let rules = Rules::default();
     for _ in 0..3 {
-        let mut f = File::open(path).unwrap();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut s = Scanner::new(&rules);
-        let mut out = Vec::new();
         let t = Instant::now();
-        let mut n = 0u64;
-        loop {
-            let k = f.read(&mut buf).unwrap();
-            if k == 0 {
-                break;
-            }
-            n += k as u64;
-            s.feed(&buf[..k], &mut out);
-        }
-        s.finish(&mut out);
+        let (n, events) = atvm_run_watcher::testing::scan(File::open(path).unwrap()).unwrap();
         let d = t.elapsed();
         println!(
-            "scan-only: {n} bytes, {} events, {:.3} s, {:.0} MB/s",
-            out.len(),
+            "scan-only: {n} bytes, {events} events, {:.3} s, {:.0} MB/s",
             d.as_secs_f64(),
             mbps(n, d)
         );
@@ -671,7 +653,7 @@ fn main() {
         [
             format!(
                 "catch-up: LC_ALL=C grep -F -c ({} anchor strings)",
-                Rules::default().anchors().len()
+                atvm_run_watcher::testing::default_anchors().len()
             ),
             format!(
                 "{:.3} s · {:.0} MB/s ({} lines)",

@@ -4,6 +4,7 @@
 //! stage (`config.rs`) can tell an explicit flag from an environment twin or a default.
 //! The doc comments are the `--help` text.
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -25,14 +26,44 @@ MATTERMOST_ATVM_USERNAME."
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 
     #[command(flatten)]
-    pub watch: WatchArgs,
+    pub(crate) watch: WatchArgs,
+}
+
+impl Cli {
+    /// The command line, or the exit code when there is nothing to run: `--help` and
+    /// `--version` print and give 0; a usage error is one line on stderr and 2, like
+    /// every other error (clap's own are several lines).
+    pub fn from_args() -> Result<Cli, u8> {
+        let e = match Cli::try_parse() {
+            Ok(cli) => return Ok(cli),
+            Err(e) => e,
+        };
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            let _ = e.print();
+            return Err(0);
+        }
+        let text = e.to_string();
+        let line: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.starts_with("Usage:"))
+            .map(str::trim)
+            .filter(|l| {
+                !l.is_empty() && !l.starts_with("tip:") && !l.starts_with("For more information")
+            })
+            .collect();
+        eprintln!(
+            "atvm-run-watcher: {} (see --help)",
+            line.join(" ").trim_start_matches("error: ")
+        );
+        Err(crate::exit::EXIT_USAGE)
+    }
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Follow the build's log to its end and post the result (the default).
     Watch(WatchArgs),
     /// Validate, record the request and start the systemd instance for the build.
@@ -47,120 +78,120 @@ pub enum Command {
 
 /// Where things live; accepted by every subcommand.
 #[derive(Debug, Clone, Default, Args)]
-pub struct PathArgs {
+pub(crate) struct PathArgs {
     /// State root [env: ATVM_WATCHER_STATE_ROOT] [default: /var/lib/atvm-run-watcher]
     #[arg(long, value_name = "DIR")]
-    pub state_root: Option<PathBuf>,
+    pub(crate) state_root: Option<PathBuf>,
 
     /// Automation checkout [env: ATVM_AUTOMATION_ROOT] [default: /root/cdc-e2e-cyp-12.17.4]
     #[arg(long, value_name = "DIR")]
-    pub automation_root: Option<PathBuf>,
+    pub(crate) automation_root: Option<PathBuf>,
 
     /// Directory of the run logs [env: ATVM_WATCHER_LOG_DIR]
     /// [default: <automation-root>/cypress/cmcReporter/tmp]
     #[arg(long, value_name = "DIR")]
-    pub log_dir: Option<PathBuf>,
+    pub(crate) log_dir: Option<PathBuf>,
 }
 
 /// The request (stored in request.json and shown in the message) and the tuning options.
 #[derive(Debug, Clone, Default, Args)]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// The build (run) name: [A-Za-z0-9][A-Za-z0-9._-]{0,199}
     #[arg(long, value_name = "NAME")]
-    pub build_name: Option<String>,
+    pub(crate) build_name: Option<String>,
 
     /// Migration template shown in the message
     #[arg(long, value_name = "TEXT")]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
 
     /// Configuration family shown in the message
     #[arg(long, value_name = "TEXT")]
-    pub config_family: Option<String>,
+    pub(crate) config_family: Option<String>,
 
     /// Migration style shown in the message
     #[arg(long, value_name = "TEXT")]
-    pub migration_style: Option<String>,
+    pub(crate) migration_style: Option<String>,
 
     /// Integration plugin shown in the message
     #[arg(long, value_name = "TEXT")]
-    pub integration_plugin: Option<String>,
+    pub(crate) integration_plugin: Option<String>,
 
     /// Free text describing the scope of the run
     #[arg(long, value_name = "TEXT")]
-    pub scope_description: Option<String>,
+    pub(crate) scope_description: Option<String>,
 
     /// The run is a sequence of grouped sub-runs, each posted on its own
     #[arg(long)]
-    pub categorize: bool,
+    pub(crate) categorize: bool,
 
     #[command(flatten)]
-    pub paths: PathArgs,
+    pub(crate) paths: PathArgs,
 
     /// The run's log [default: <log-dir>/<build-name>.log]
     #[arg(long, value_name = "PATH")]
-    pub log_file: Option<PathBuf>,
+    pub(crate) log_file: Option<PathBuf>,
 
     /// No log within this long → UNKNOWN (90, 90s, 15m, 2h) [env: ATVM_WATCHER_START_TIMEOUT]
     /// [default: 30m]
     #[arg(long, value_name = "DUR")]
-    pub start_timeout: Option<String>,
+    pub(crate) start_timeout: Option<String>,
 
     /// No log growth this long while running → HUNG; 0 disables
     /// [env: ATVM_WATCHER_HUNG_TIMEOUT] [default: 2h]
     #[arg(long, value_name = "DUR")]
-    pub hung_timeout: Option<String>,
+    pub(crate) hung_timeout: Option<String>,
 
     /// The run's process: its exit without a result → TERMINATED
     #[arg(long, value_name = "PID")]
-    pub pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
 
     /// Log rules file (JSON) overriding the recognised strings [env: ATVM_WATCHER_RULES]
     #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
+    pub(crate) rules: Option<PathBuf>,
 
     /// Decide and record everything, print the message, post nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct CancelArgs {
+pub(crate) struct CancelArgs {
     /// The build to cancel
     #[arg(long, value_name = "NAME")]
-    pub build_name: String,
+    pub(crate) build_name: String,
 
     /// Why it was cancelled (recorded in state.json)
     #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 
     /// Do not run `systemctl stop` for the build's instance
     #[arg(long)]
-    pub no_stop: bool,
+    pub(crate) no_stop: bool,
 
     #[command(flatten)]
-    pub paths: PathArgs,
+    pub(crate) paths: PathArgs,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Show only this build
     #[arg(long, value_name = "NAME")]
-    pub build_name: Option<String>,
+    pub(crate) build_name: Option<String>,
 
     /// Print JSON instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     #[command(flatten)]
-    pub paths: PathArgs,
+    pub(crate) paths: PathArgs,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct CheckWebhookArgs {
+pub(crate) struct CheckWebhookArgs {
     /// Also post a short test message and verify that Mattermost answers `ok`
     #[arg(long)]
-    pub send: bool,
+    pub(crate) send: bool,
 
     #[command(flatten)]
-    pub paths: PathArgs,
+    pub(crate) paths: PathArgs,
 }

@@ -2,20 +2,21 @@
 //! first and changes nothing on bad input (exit 2).
 
 use crate::cli::{CancelArgs, CheckWebhookArgs, StatusArgs, WatchArgs};
-use crate::config::{DEFAULT_ENV_FILE, Env, Paths, Target, Webhook, validate_build_name};
+use crate::config::{BuildRef, DEFAULT_ENV_FILE, Paths, Webhook, validate_build_name};
+use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::machine::{BuildState, CancelOutcome, Machine};
-use crate::model::{Status, Timestamp};
+use crate::machine::{CancelOutcome, Machine};
+use crate::out;
 use crate::state::{self, BuildDir, Loaded};
-use crate::webhook::{Payload, Poster, Verdict};
-use serde::Serialize;
+use crate::summary::{self, BuildSummary};
+use crate::webhook::{Poster, Verdict};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 /// The systemd unit of a build.
-pub fn unit_name(build: &str) -> String {
+pub(crate) fn unit_name(build: &str) -> String {
     format!("atvm-run-watcher@{build}.service")
 }
 
@@ -37,7 +38,7 @@ fn systemctl(env: &Env, verb: &str, build: &str) -> Result<()> {
 
 /// Parses a systemd `EnvironmentFile=`: `KEY=VALUE` lines, `#`/`;` comments, values
 /// optionally in single or double quotes.
-pub fn parse_env_file(text: &str) -> Env {
+pub(crate) fn parse_env_file(text: &str) -> Env {
     let pairs = text.lines().filter_map(|line| {
         let l = line.trim();
         if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
@@ -95,7 +96,7 @@ fn read_env_file(env: &Env) -> Result<(PathBuf, Env)> {
 /// A build that already finished is not started again (exit 2: use a new build name, or
 /// remove its state directory), unless a post is still pending: then the instance is
 /// started to deliver it. A build being watched right now is exit 4.
-pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
+pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     if raw.dry_run {
         return Err(Error::usage(
             "start does not take --dry-run (run `atvm-run-watcher --dry-run ...` directly)",
@@ -112,7 +113,7 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     // Paths resolve as the instance will see them (its environment file), unless this
     // shell says otherwise; tuning given here by flag or environment is recorded.
     let merged = file_env.overlaid_by(env);
-    let target = Target::resolve(raw.build_name.as_deref(), &raw.paths, &merged)?;
+    let target = BuildRef::resolve(raw.build_name.as_deref(), &raw.paths, &merged)?;
     let mut raw = raw.clone();
     let from_shell = |key: &str| env.get(key).map(str::to_string);
     raw.start_timeout = raw
@@ -153,12 +154,12 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     let mut retry_post = false;
     if let Loaded::Found(st) = bd.load_state()? {
         // A dry run's state does not count: the real watch sets it aside.
-        if st.finished() && !st.post_pending && !st.dry_run {
+        if st.finished() && !st.post.post_pending && !st.dry_run {
             return Err(Error::usage(format!(
                 "build {} already finished ({}{}); not starting it again: use a new build name, or remove {} to watch it anew",
                 cfg.build_name,
-                st.status,
-                if st.posted { ", posted" } else { "" },
+                st.status(),
+                if st.post.posted { ", posted" } else { "" },
                 bd.dir.display()
             )));
         }
@@ -168,24 +169,24 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     bd.write_request(&prepared.request)?;
     systemctl(env, "start", &cfg.build_name)?;
     if retry_post {
-        println!(
+        out::line(format_args!(
             "started {} to deliver the undelivered post of build {}",
             unit_name(&cfg.build_name),
             cfg.build_name
-        );
+        ))?;
     } else {
-        println!(
+        out::line(format_args!(
             "started {} (request: {})",
             unit_name(&cfg.build_name),
             bd.path(state::REQUEST).display()
-        );
+        ))?;
     }
     Ok(())
 }
 
 /// `cancel`: under the state lock, either the build already finished (nothing changes)
 /// or it becomes CANCELLED, `cancelled.marker` is written and no post ever follows.
-pub fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
+pub(crate) fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
     validate_build_name(&raw.build_name)?;
     let paths = Paths::resolve(&raw.paths, env);
     let mut bd = BuildDir::new(&paths.state_root, &raw.build_name);
@@ -215,10 +216,10 @@ pub fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
     match outcome {
         CancelOutcome::AlreadyFinished(status) => {
             drop(lock);
-            println!(
+            out::line(format_args!(
                 "build {} already finished ({status}); nothing changed",
                 raw.build_name
-            );
+            ))?;
             return Ok(());
         }
         CancelOutcome::Cancelled { dropped } => {
@@ -230,10 +231,10 @@ pub fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
             } else {
                 String::new()
             };
-            println!(
+            out::line(format_args!(
                 "build {} cancelled{drop_note}; nothing will be posted",
                 raw.build_name
-            );
+            ))?;
         }
     }
     if !raw.no_stop
@@ -246,194 +247,8 @@ pub fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// One line of `status`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct BuildSummary {
-    pub build: String,
-    pub status: Option<Status>,
-    pub categorize: bool,
-    pub subruns_done: usize,
-    pub subruns_total: usize,
-    pub posted: bool,
-    pub post_pending: bool,
-    pub post_error: Option<String>,
-    /// `spec i of n`.
-    pub progress: Option<String>,
-    pub last_activity_at: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-    /// A watcher holds the build right now.
-    pub watched: bool,
-    /// Why the build directory could not be read, if it could not.
-    pub damaged: Option<String>,
-}
-
-impl BuildSummary {
-    pub fn from_state(build: &str, st: &BuildState, watched: bool) -> BuildSummary {
-        let total = st.subruns.len().max(st.planned_groups.len());
-        BuildSummary {
-            build: build.to_string(),
-            status: Some(st.status),
-            categorize: st.categorize,
-            subruns_done: st.subruns.iter().filter(|s| s.status.is_terminal()).count(),
-            subruns_total: total,
-            posted: st.posted,
-            post_pending: st.post_pending,
-            post_error: st.post_error.clone(),
-            progress: st
-                .progress
-                .as_ref()
-                .map(|p| format!("spec {} of {}", p.index, p.total)),
-            last_activity_at: st.last_activity_at.map(|t| t.rfc3339()),
-            created_at: Some(st.created_at.rfc3339()),
-            updated_at: Some(st.updated_at.rfc3339()),
-            watched,
-            damaged: None,
-        }
-    }
-
-    fn damaged(build: &str, why: String, watched: bool) -> BuildSummary {
-        BuildSummary {
-            build: build.to_string(),
-            status: None,
-            categorize: false,
-            subruns_done: 0,
-            subruns_total: 0,
-            posted: false,
-            post_pending: false,
-            post_error: None,
-            progress: None,
-            last_activity_at: None,
-            created_at: None,
-            updated_at: None,
-            watched,
-            damaged: Some(why),
-        }
-    }
-}
-
-/// Reads one build directory without changing anything (a corrupt state.json is reported,
-/// not moved aside: that is the watcher's job).
-fn summarize(root: &Path, build: &str) -> BuildSummary {
-    let bd = BuildDir::new(root, build);
-    let watched = bd.is_watched();
-    let p = bd.path(state::STATE);
-    match std::fs::read(&p) {
-        Ok(bytes) => match serde_json::from_slice::<BuildState>(&bytes) {
-            Ok(mut st) => {
-                bd.apply_posted_markers(&mut st);
-                BuildSummary::from_state(build, &st, watched)
-            }
-            Err(e) => BuildSummary::damaged(build, format!("state.json: {e}"), watched),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match bd.read_request() {
-            Ok(Some(r)) => {
-                let st = BuildState::for_request(&r, Timestamp::now());
-                BuildSummary::from_state(build, &st, watched)
-            }
-            Ok(None) => {
-                BuildSummary::damaged(build, "no state.json and no request.json".into(), watched)
-            }
-            Err(e) => BuildSummary::damaged(build, e.to_string(), watched),
-        },
-        Err(e) => BuildSummary::damaged(build, format!("state.json: {e}"), watched),
-    }
-}
-
-/// `1h 5m`-style age, two units at most.
-pub fn age(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
-    }
-}
-
-fn since(ts: &Option<String>, now: SystemTime) -> String {
-    ts.as_deref()
-        .and_then(Timestamp::parse)
-        .map(|t| age(now.duration_since(t.0).unwrap_or_default()))
-        .map_or("-".into(), |a| format!("{a} ago"))
-}
-
-/// The `status` table.
-pub fn render_table(rows: &[BuildSummary], now: SystemTime) -> String {
-    let mut cells: Vec<[String; 8]> = vec![[
-        "BUILD".into(),
-        "STATUS".into(),
-        "SUB-RUNS".into(),
-        "POSTED".into(),
-        "PROGRESS".into(),
-        "LAST LOG ACTIVITY".into(),
-        "AGE".into(),
-        "WATCHER".into(),
-    ]];
-    for r in rows {
-        let status = match (&r.damaged, r.status) {
-            (Some(_), _) => "DAMAGED".to_string(),
-            (None, Some(s)) => s.to_string(),
-            (None, None) => "-".into(),
-        };
-        let subruns = if r.categorize {
-            format!("{}/{}", r.subruns_done, r.subruns_total)
-        } else {
-            "-".into()
-        };
-        let posted = match (r.posted, r.post_pending, &r.post_error) {
-            (_, true, Some(_)) => "failed",
-            (_, true, None) => "pending",
-            (true, false, _) => "yes",
-            (false, false, _) => "no",
-        };
-        let age_cell = r
-            .created_at
-            .as_deref()
-            .and_then(Timestamp::parse)
-            .map_or("-".into(), |t| {
-                age(now.duration_since(t.0).unwrap_or_default())
-            });
-        let watcher = if r.watched { "running" } else { "-" };
-        let progress = match &r.damaged {
-            Some(why) => why.chars().take(60).collect(),
-            None => r.progress.clone().unwrap_or_else(|| "-".into()),
-        };
-        cells.push([
-            r.build.clone(),
-            status,
-            subruns,
-            posted.into(),
-            progress,
-            since(&r.last_activity_at, now),
-            age_cell,
-            watcher.into(),
-        ]);
-    }
-    let widths: Vec<usize> = (0..8)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for c in &cells {
-        let line: Vec<String> = c
-            .iter()
-            .zip(&widths)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// `status`: every build under the state root, newest first.
-pub fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
+pub(crate) fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
     let paths = Paths::resolve(&raw.paths, env);
     let root = &paths.state_root;
     let names: Vec<String> = match &raw.build_name {
@@ -447,30 +262,26 @@ pub fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
             }
             vec![b.clone()]
         }
-        None => match std::fs::read_dir(root) {
-            Ok(rd) => rd
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| validate_build_name(n).is_ok())
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io("reading", root, e)),
-        },
+        None => state::build_names(root).map_err(|e| Error::io("reading", root, e))?,
     };
-    let mut rows: Vec<BuildSummary> = names.iter().map(|n| summarize(root, n)).collect();
+    let mut rows: Vec<BuildSummary> = names
+        .iter()
+        .map(|n| {
+            let bd = BuildDir::new(root, n);
+            BuildSummary::from_peek(n, bd.peek(), bd.is_watched())
+        })
+        .collect();
     rows.sort_by(|a, b| {
         b.created_at
             .cmp(&a.created_at)
             .then_with(|| a.build.cmp(&b.build))
     });
     if raw.json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::other(e.to_string()))?;
-        println!("{text}");
+        out::line(format_args!("{}", summary::render_json(&rows)))?;
     } else if rows.is_empty() {
-        println!("no builds under {}", root.display());
+        out::line(format_args!("no builds under {}", root.display()))?;
     } else {
-        print!("{}", render_table(&rows, SystemTime::now()));
+        out::print(&summary::render_table(&rows, SystemTime::now()))?;
     }
     Ok(())
 }
@@ -478,39 +289,34 @@ pub fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
 /// `check-webhook`: the configuration the instances will use (the environment file, or the
 /// process environment when there is no such file); `--send` posts a test message.
 /// Exit 2: configuration; exit 3: delivery.
-pub fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
+pub(crate) fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
     let path = PathBuf::from(env.get("ATVM_WATCHER_ENV_FILE").unwrap_or(DEFAULT_ENV_FILE));
     let (source, hook) = if path.exists() {
         let (p, file_env) = read_env_file(env)?;
         (p.display().to_string(), Webhook::from_env(&file_env)?)
     } else {
-        println!(
+        out::line(format_args!(
             "note: {} does not exist (start would refuse); checking this shell's environment",
             path.display()
-        );
+        ))?;
         ("the environment".to_string(), Webhook::from_env(env)?)
     };
-    println!("webhook: {} (from {source})", hook.redacted());
+    out::line(format_args!("webhook: {} (from {source})", hook.redacted()))?;
     if let Some(c) = &hook.channel {
-        println!("channel: {c}");
+        out::line(format_args!("channel: {c}"))?;
     }
     if let Some(u) = &hook.username {
-        println!("username: {u}");
+        out::line(format_args!("username: {u}"))?;
     }
-    println!("configuration: ok");
+    out::line(format_args!("configuration: ok"))?;
     if !raw.send {
         return Ok(());
     }
     let advanced = crate::config::Advanced::resolve(env)?;
     let poster = Poster::new(hook.clone(), advanced.http_timeout);
-    let text = format!(
-        "atvm-run-watcher {}: webhook check from {} (no run involved)",
-        env!("CARGO_PKG_VERSION"),
-        crate::sys::hostname()
-    );
-    match poster.send(&Payload::new(text, &hook)) {
+    match poster.send(crate::message::webhook_check(&crate::sys::hostname())) {
         Verdict::Delivered => {
-            println!("test message: delivered (200 ok)");
+            out::line(format_args!("test message: delivered (200 ok)"))?;
             Ok(())
         }
         Verdict::Retry { why, .. } | Verdict::Permanent(why) => Err(Error::Delivery(format!(
@@ -532,66 +338,5 @@ mod tests {
         assert_eq!(e.get("MATTERMOST_ATVM_CHANNEL"), Some("qa-runs"));
         assert_eq!(e.get("MATTERMOST_ATVM_USERNAME"), Some("atvm bot"));
         assert_eq!(e.get("EMPTY"), None);
-    }
-
-    #[test]
-    fn ages() {
-        for (secs, want) in [
-            (0, "0s"),
-            (59, "59s"),
-            (60, "1m"),
-            (3599, "59m"),
-            (3600, "1h 0m"),
-            (3 * 3600 + 120, "3h 2m"),
-            (90000, "1d 1h"),
-        ] {
-            assert_eq!(age(Duration::from_secs(secs)), want);
-        }
-    }
-
-    #[test]
-    fn table_shows_each_state_and_damage() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let t = |s: u64| Timestamp(now - Duration::from_secs(s));
-        let mut a = BuildState::new("alpha", false, "/l/alpha.log", t(7200));
-        a.status = Status::Running;
-        a.progress = Some(crate::machine::Progress {
-            index: 3,
-            total: 9,
-            spec: "x".into(),
-        });
-        a.last_activity_at = Some(t(30));
-        let mut b = BuildState::new("beta", true, "/l/beta.log", t(60));
-        b.status = Status::Failed;
-        b.post_pending = true;
-        b.post_error = Some("HTTP 400".into());
-        b.planned_groups = vec!["a".into(), "b".into()];
-        let rows = vec![
-            BuildSummary::from_state("beta", &b, false),
-            BuildSummary::from_state("alpha", &a, true),
-            BuildSummary::damaged("gamma", "state.json: EOF while parsing".into(), false),
-        ];
-        let table = render_table(&rows, now);
-        let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("BUILD"));
-        assert!(
-            lines[1].starts_with("beta ")
-                && lines[1].contains("FAILED")
-                && lines[1].contains("0/2")
-                && lines[1].contains("failed"),
-            "{table}"
-        );
-        assert!(
-            lines[2].contains("RUNNING")
-                && lines[2].contains("spec 3 of 9")
-                && lines[2].contains("30s ago")
-                && lines[2].contains("2h 0m")
-                && lines[2].contains("running"),
-            "{table}"
-        );
-        assert!(
-            lines[3].contains("DAMAGED") && lines[3].contains("EOF while parsing"),
-            "{table}"
-        );
     }
 }

@@ -1,20 +1,11 @@
 //! The one error type of the program and its mapping to the documented exit codes.
 //!
 //! Every failure is a single line for the operator; the variant decides the exit code
-//! (see README.md, "Exit codes").
+//! (`exit.rs`).
+
+use crate::exit::{EXIT_BUSY, EXIT_DELIVERY, EXIT_OTHER, EXIT_USAGE};
 
 use std::fmt;
-
-/// Exit code: the run reached a terminal state and every needed post was made.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: anything not covered by a more specific code (I/O failure, full disk...).
-pub const EXIT_OTHER: u8 = 1;
-/// Exit code: bad usage, bad input or bad configuration. Nothing was started or created.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code: a post could not be delivered; the state is kept and a new start retries it.
-pub const EXIT_DELIVERY: u8 = 3;
-/// Exit code: another watcher already holds this build.
-pub const EXIT_BUSY: u8 = 4;
 
 #[derive(Debug)]
 pub enum Error {
@@ -29,16 +20,16 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn usage(msg: impl Into<String>) -> Self {
+    pub(crate) fn usage(msg: impl Into<String>) -> Self {
         Error::Usage(msg.into())
     }
 
-    pub fn other(msg: impl Into<String>) -> Self {
+    pub(crate) fn other(msg: impl Into<String>) -> Self {
         Error::Other(msg.into())
     }
 
     /// An I/O failure on `path`, e.g. `writing /var/lib/x/state.json: No space left on device`.
-    pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
+    pub(crate) fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
         Error::Other(format!("{what} {}: {err}", path.display()))
     }
 
@@ -64,4 +55,4 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-pub type Result<T> = std::result::Result<T, Error>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;

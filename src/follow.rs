@@ -4,31 +4,31 @@
 //!
 //! The I/O side (`follower.rs`) stats, calls `decide`, acts, and repeats until `Wait`.
 
-use crate::machine::LogPosition;
+use crate::build::LogPosition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FileId {
+pub(crate) struct FileId {
     pub dev: u64,
     pub ino: u64,
 }
 
 /// What the log's path names right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathNow {
+pub(crate) enum PathNow {
     Missing,
     File { id: FileId, size: u64 },
 }
 
 /// The file we hold open: its identity, our read position, its current size (fstat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Held {
+pub(crate) struct Held {
     pub id: FileId,
     pub pos: u64,
     pub size: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Nothing to do until something changes.
     Wait,
     /// Open the path and read from `from` (a saved position of this very file, else 0).
@@ -48,7 +48,7 @@ pub enum Action {
 /// `resume` is the position saved by an earlier watcher; it applies only to the file it
 /// was taken from and only if that file is not shorter than the position (otherwise the
 /// file was truncated while nobody watched and is read from the start).
-pub fn decide(held: Option<Held>, path: PathNow, resume: Option<LogPosition>) -> Action {
+pub(crate) fn decide(held: Option<Held>, path: PathNow, resume: Option<LogPosition>) -> Action {
     match (held, path) {
         (None, PathNow::Missing) => Action::Wait,
         (None, PathNow::File { id, size }) => {

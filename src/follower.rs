@@ -1,15 +1,20 @@
-//! Follows the log file by name (the I/O side of `follow.rs`) and tells the watch loop
-//! when to look: inotify on the log's directory (or its nearest existing ancestor while
-//! the directory is missing), on the open file itself and on the build's state directory
-//! (for `cancelled.marker`). Inotify events are only wake-ups; what to do is always
-//! decided from a fresh `stat`, so a lost or overflowed event queue cannot mislead it.
+//! The watch loop's eyes, on one inotify instance (one fd for `poll`), with two jobs:
+//!
+//! 1. Follows the log file by name (the I/O side of `follow.rs`): inotify on the log's
+//!    directory (or its nearest existing ancestor while the directory is missing) and on
+//!    the open file itself; reads new bytes into a `Sink`.
+//! 2. Watches the build's state directory for `cancelled.marker` (`Wake::cancel`), so a
+//!    cancel is seen within a second without polling.
+//!
+//! Inotify events are only wake-ups; what to do is always decided from a fresh `stat`, so
+//! a lost or overflowed event queue cannot mislead it.
 //!
 //! Without inotify (no instance left: `fs.inotify.max_user_instances`; no watch left;
 //! a network file system where remote writes raise no events) it falls back to polling
 //! with `stat` and says so once.
 
+use crate::build::LogPosition;
 use crate::follow::{Action, FileId, Held, PathNow, decide};
-use crate::machine::LogPosition;
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
 use std::ffi::OsString;
 use std::fs::File;
@@ -22,7 +27,7 @@ use std::time::SystemTime;
 const READ_CHUNK: usize = 256 * 1024;
 
 /// Where the followed bytes go.
-pub trait Sink {
+pub(crate) trait Sink {
     /// A file was opened; reading starts at `from`. `mtime` is its last modification.
     fn opened(&mut self, from: u64, mtime: SystemTime);
     fn bytes(&mut self, chunk: &[u8]);
@@ -49,12 +54,22 @@ struct Watches {
 
 /// Why the watch loop was woken.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Wake {
+pub(crate) struct Wake {
+    /// The log (or its directory) changed.
     pub log: bool,
+    /// Something was created in the state directory (`cancelled.marker`?).
     pub cancel: bool,
 }
 
-pub struct Follower {
+impl Wake {
+    /// Look at everything (start-up, polling, an overflowed event queue).
+    pub const ALL: Wake = Wake {
+        log: true,
+        cancel: true,
+    };
+}
+
+pub(crate) struct Follower {
     path: PathBuf,
     dir: PathBuf,
     name: OsString,
@@ -277,10 +292,7 @@ impl Follower {
     pub fn wakes(&mut self) -> Wake {
         let mut wake = Wake::default();
         let Some(w) = self.watches.as_mut() else {
-            return Wake {
-                log: true,
-                cancel: true,
-            };
+            return Wake::ALL;
         };
         loop {
             let events = match w.ino.read_events(&mut w.buf) {
@@ -288,20 +300,14 @@ impl Follower {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
-                    return Wake {
-                        log: true,
-                        cancel: true,
-                    };
+                    return Wake::ALL;
                 }
             };
             let mut any = false;
             for ev in events {
                 any = true;
                 if ev.mask.contains(EventMask::Q_OVERFLOW) {
-                    wake = Wake {
-                        log: true,
-                        cancel: true,
-                    };
+                    wake = Wake::ALL;
                     continue;
                 }
                 let name_is = |n: &str| ev.name.is_some_and(|x| x == n);

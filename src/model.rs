@@ -1,4 +1,7 @@
-//! Small shared vocabulary: run statuses, test counts and RFC 3339 timestamps.
+//! The shared vocabulary: run statuses, test counts, RFC 3339 timestamps, and the two
+//! records every run carries: how it went (`RunOutcome`) and whether its post was made
+//! (`PostState`). A plain run, a sub-run and a categorized request all embed the same two,
+//! so state.json, the message and `status` read one shape.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -67,7 +70,7 @@ impl fmt::Display for Status {
 
 /// Test counts from the footer row of Cypress's summary table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Tests {
+pub(crate) struct Tests {
     pub total: u64,
     pub passed: u64,
     pub failed: u64,
@@ -75,9 +78,64 @@ pub struct Tests {
     pub skipped: u64,
 }
 
+impl Tests {
+    /// The sum of two runs' counts (saturating: the numbers come from the log).
+    pub fn plus(self, o: Tests) -> Tests {
+        Tests {
+            total: self.total.saturating_add(o.total),
+            passed: self.passed.saturating_add(o.passed),
+            failed: self.failed.saturating_add(o.failed),
+            pending: self.pending.saturating_add(o.pending),
+            skipped: self.skipped.saturating_add(o.skipped),
+        }
+    }
+}
+
+/// How one run went (the whole run, one sub-run, or a categorized request's aggregate):
+/// what state.json records and what the post says. Embedded with `serde(flatten)`, so the
+/// fields sit at the top level of the JSON object as they always have.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct RunOutcome {
+    pub status: Status,
+    pub tests: Option<Tests>,
+    /// Cypress's own duration of the run (`12:41`), from the summary's footer row.
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub failed_specs: Vec<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// Why the run is terminal.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Whether a run's post was made. A run whose ending is never posted has both flags false.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct PostState {
+    /// Delivered (Mattermost answered `ok`, or a `posted.marker` proves it).
+    pub posted: bool,
+    /// Decided and not delivered yet.
+    #[serde(default)]
+    pub post_pending: bool,
+    /// Why the last delivery failed for good, while it is pending.
+    #[serde(default)]
+    pub post_error: Option<String>,
+}
+
+impl PostState {
+    pub fn delivered(&mut self) {
+        *self = PostState {
+            posted: true,
+            post_pending: false,
+            post_error: None,
+        };
+    }
+}
+
 /// A wall-clock instant, stored as RFC 3339 UTC with milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub SystemTime);
+pub(crate) struct Timestamp(pub SystemTime);
 
 impl Timestamp {
     pub fn now() -> Self {

@@ -1,73 +1,103 @@
 //! The recognised log strings: built-in defaults for Cypress 12.17.4 and the ATVM
-//! markers, optionally overridden by a JSON rules file (`--rules` / `ATVM_WATCHER_RULES`)
-//! so that a changed log format needs no rebuild. `dist/rules.example.json` holds the
-//! defaults; a test keeps it equal to them.
+//! markers, optionally overridden by a JSON rules file (`--rules` / `ATVM_WATCHER_RULES`,
+//! read by `watch`) so that a changed log format needs no rebuild.
+//!
+//! Every category is listed once, in `categories!` below: its JSON key, where it is looked
+//! for and its defaults. Validation, the prefilter's anchors and the matcher's compiled
+//! searches are all derived from that list. `dist/rules.example.json` holds the defaults;
+//! a test keeps it equal to them (`UPDATE_FIXTURES=1` rewrites it).
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Rules {
-    /// A Cypress run starts.
-    pub run_starting: Vec<String>,
-    /// The summary table of a Cypress run follows.
-    pub run_finished: Vec<String>,
-    /// Progress line: `<string> <spec> ... (i of n)`.
-    pub progress: Vec<String>,
-    /// Summary footer (after run_finished): the run COMPLETED.
-    pub all_passed: Vec<String>,
-    /// Summary footer (after run_finished): the run FAILED; `{n}` and `{m}` stand for numbers.
-    pub some_failed: Vec<String>,
-    /// Summary footer (after run_finished): the run was CANCELLED from the Cypress cloud.
-    pub run_canceled: Vec<String>,
-    /// The run FAILED before it started.
-    pub failed_to_start: Vec<String>,
-    /// A line that is exactly one of these (after a leading timestamp): TERMINATED.
-    pub terminated_lines: Vec<String>,
-    /// A line containing one of these: TERMINATED.
-    pub terminated_contains: Vec<String>,
-    /// `<string> a,b,c`: the planned groups of a categorized run.
-    pub groups: Vec<String>,
-    /// `<string> name`: a grouped sub-run starts.
-    pub group_start: Vec<String>,
-    /// `<string> name STATUS`: the open sub-run ends.
-    pub group_end: Vec<String>,
-    /// `<string> STATUS`: the whole request ends.
-    pub run_end: Vec<String>,
+/// Where a category's strings are looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// In any line: the fast scan's anchors come from these strings, so a line holding one
+    /// is always looked at.
+    Line,
+    /// Only in the footer row of a summary table (after `(Run Finished)`), where every
+    /// line is looked at anyway.
+    Footer,
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+macro_rules! categories {
+    ($( $(#[doc = $doc:literal])* $name:ident = $key:literal, $scope:ident, [$($default:literal),* $(,)?]; )*) => {
+        /// A category of recognised strings.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Category { $( $(#[doc = $doc])* $name, )* }
+
+        impl Category {
+            pub const ALL: &'static [Category] = &[$(Category::$name),*];
+
+            /// Its key in a rules file.
+            pub fn key(self) -> &'static str {
+                match self { $(Category::$name => $key,)* }
+            }
+
+            pub fn scope(self) -> Scope {
+                match self { $(Category::$name => Scope::$scope,)* }
+            }
+
+            fn defaults(self) -> &'static [&'static str] {
+                match self { $(Category::$name => &[$($default),*],)* }
+            }
+        }
+    };
+}
+
+categories! {
+    /// A Cypress run starts.
+    RunStarting = "run_starting", Line, ["(Run Starting)"];
+    /// The summary table of a Cypress run follows.
+    RunFinished = "run_finished", Line, ["(Run Finished)"];
+    /// Progress line: `<string> <spec> ... (i of n)`.
+    Progress = "progress", Line, ["Running:"];
+    /// Summary footer: the run COMPLETED.
+    AllPassed = "all_passed", Footer, ["All specs passed!"];
+    /// Summary footer: the run FAILED; `{n}` and `{m}` stand for numbers.
+    SomeFailed = "some_failed", Footer, ["{n} of {m} failed"];
+    /// Summary footer: the run was CANCELLED from the Cypress cloud.
+    RunCanceled = "run_canceled", Footer, ["The run was canceled"];
+    /// The run FAILED before it started.
+    FailedToStart = "failed_to_start", Line, [
+        "Can't run because no spec files were found",
+        "Cypress failed to verify that your server is running",
+    ];
+    /// A line that is exactly one of these (after a leading timestamp): TERMINATED.
+    TerminatedLines = "terminated_lines", Line, ["Terminated", "Killed"];
+    /// A line containing one of these: TERMINATED.
+    TerminatedContains = "terminated_contains", Line, ["unexpectedly exited"];
+    /// `<string> a,b,c`: the planned groups of a categorized run.
+    Groups = "groups", Line, ["ATVM_GROUPS:"];
+    /// `<string> name`: a grouped sub-run starts.
+    GroupStart = "group_start", Line, ["ATVM_GROUP_START:"];
+    /// `<string> name STATUS`: the open sub-run ends.
+    GroupEnd = "group_end", Line, ["ATVM_GROUP_END:"];
+    /// `<string> STATUS`: the whole request ends.
+    RunEnd = "run_end", Line, ["ATVM_RUN_END:"];
+}
+
+/// The strings of every category, in `Category::ALL` order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rules {
+    lists: Vec<Vec<String>>,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            run_starting: strings(&["(Run Starting)"]),
-            run_finished: strings(&["(Run Finished)"]),
-            progress: strings(&["Running:"]),
-            all_passed: strings(&["All specs passed!"]),
-            some_failed: strings(&["{n} of {m} failed"]),
-            run_canceled: strings(&["The run was canceled"]),
-            failed_to_start: strings(&[
-                "Can't run because no spec files were found",
-                "Cypress failed to verify that your server is running",
-            ]),
-            terminated_lines: strings(&["Terminated", "Killed"]),
-            terminated_contains: strings(&["unexpectedly exited"]),
-            groups: strings(&["ATVM_GROUPS:"]),
-            group_start: strings(&["ATVM_GROUP_START:"]),
-            group_end: strings(&["ATVM_GROUP_END:"]),
-            run_end: strings(&["ATVM_RUN_END:"]),
+            lists: Category::ALL
+                .iter()
+                .map(|c| c.defaults().iter().map(|s| s.to_string()).collect())
+                .collect(),
         }
     }
 }
 
 /// One piece of a `some_failed` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     Lit(Vec<u8>),
     /// `{n}`: failed spec count.
     N,
@@ -75,7 +105,7 @@ pub enum Piece {
     M,
 }
 
-pub fn parse_count_pattern(p: &str) -> Vec<Piece> {
+pub(crate) fn parse_count_pattern(p: &str) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut rest = p;
     while !rest.is_empty() {
@@ -104,8 +134,9 @@ pub fn parse_count_pattern(p: &str) -> Vec<Piece> {
 /// run of ASCII letters, digits, `_`, `:` and inner spaces. Cypress puts colour codes
 /// around words and brackets (`(ESC[4mESC[1mRun FinishedESC[22m...`), never inside such a
 /// run; `Running:` is coloured as one piece. Keeping the colon lets the scan skip the many
-/// lines that merely say a VM is "Running".
-pub fn anchor(rule: &str) -> &str {
+/// lines that merely say a VM is "Running". Always a substring of `rule`, so a line holding
+/// the rule string holds its anchor.
+pub(crate) fn anchor(rule: &str) -> &str {
     let b = rule.as_bytes();
     let plain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b':');
     let (mut best, mut i) = ((0, 0), 0);
@@ -132,51 +163,44 @@ pub fn anchor(rule: &str) -> &str {
 }
 
 impl Rules {
+    /// A rules file's text: any subset of the categories, the others keep their defaults.
     pub fn from_json(text: &str, origin: &str) -> Result<Rules> {
-        let rules: Rules = serde_json::from_str(text)
+        let given: BTreeMap<String, Vec<String>> = serde_json::from_str(text)
             .map_err(|e| Error::usage(format!("rules file {origin}: {e}")))?;
+        let mut rules = Rules::default();
+        for (key, list) in given {
+            let Some(i) = Category::ALL.iter().position(|c| c.key() == key) else {
+                let known: Vec<&str> = Category::ALL.iter().map(|c| c.key()).collect();
+                return Err(Error::usage(format!(
+                    "rules file {origin}: unknown category {key:?} (known: {})",
+                    known.join(", ")
+                )));
+            };
+            rules.lists[i] = list;
+        }
         rules.validate(origin)?;
         Ok(rules)
     }
 
-    pub fn load(path: Option<&Path>) -> Result<Rules> {
-        match path {
-            None => Ok(Rules::default()),
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| Error::usage(format!("rules file {}: {e}", p.display())))?;
-                Rules::from_json(&text, &p.display().to_string())
-            }
-        }
+    pub fn get(&self, c: Category) -> &[String] {
+        let i = Category::ALL.iter().position(|x| *x == c).expect("listed");
+        &self.lists[i]
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
-        let lists = [
-            ("run_starting", &self.run_starting),
-            ("run_finished", &self.run_finished),
-            ("progress", &self.progress),
-            ("all_passed", &self.all_passed),
-            ("some_failed", &self.some_failed),
-            ("run_canceled", &self.run_canceled),
-            ("failed_to_start", &self.failed_to_start),
-            ("terminated_lines", &self.terminated_lines),
-            ("terminated_contains", &self.terminated_contains),
-            ("groups", &self.groups),
-            ("group_start", &self.group_start),
-            ("group_end", &self.group_end),
-            ("run_end", &self.run_end),
-        ];
-        for (name, list) in lists {
-            if let Some(bad) = list
+        for &c in Category::ALL {
+            if let Some(bad) = self
+                .get(c)
                 .iter()
-                .find(|s| s.trim().is_empty() || s.contains(['\n', '\x1b']))
+                .find(|s| s.trim().is_empty() || s.contains(['\n', '\r', '\x1b']))
             {
                 return Err(Error::usage(format!(
-                    "rules file {origin}: {name}: {bad:?} must be non-empty, one line, without escape codes"
+                    "rules file {origin}: {}: {bad:?} must be non-empty, one line, without escape codes",
+                    c.key()
                 )));
             }
         }
-        for p in &self.some_failed {
+        for p in self.get(Category::SomeFailed) {
             let pieces = parse_count_pattern(p);
             if !pieces.contains(&Piece::N) || !pieces.iter().any(|x| matches!(x, Piece::Lit(_))) {
                 return Err(Error::usage(format!(
@@ -187,27 +211,41 @@ impl Rules {
         Ok(())
     }
 
-    /// Strings whose presence makes a line worth a full look (outside a summary table).
-    pub fn anchors(&self) -> Vec<String> {
-        let mut v: Vec<String> = [
-            &self.run_starting,
-            &self.run_finished,
-            &self.progress,
-            &self.failed_to_start,
-            &self.terminated_lines,
-            &self.terminated_contains,
-            &self.groups,
-            &self.group_start,
-            &self.group_end,
-            &self.run_end,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|s| anchor(s).to_string())
-        .collect();
+    /// Every distinct string of the categories looked for in any line, sorted.
+    pub fn line_strings(&self) -> Vec<String> {
+        let mut v: Vec<String> = Category::ALL
+            .iter()
+            .filter(|c| c.scope() == Scope::Line)
+            .flat_map(|&c| self.get(c).iter().cloned())
+            .collect();
         v.sort();
         v.dedup();
         v
+    }
+
+    /// Strings whose presence makes a line worth a full look (outside a summary table).
+    pub fn anchors(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .line_strings()
+            .iter()
+            .map(|s| anchor(s).to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The rules file form, categories in their listed order.
+    #[cfg(test)]
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{\n");
+        for (n, &c) in Category::ALL.iter().enumerate() {
+            let list = serde_json::to_string(self.get(c)).expect("strings encode");
+            let sep = if n + 1 < Category::ALL.len() { "," } else { "" };
+            out.push_str(&format!("  \"{}\": {list}{sep}\n", c.key()));
+        }
+        out.push_str("}\n");
+        out
     }
 }
 
@@ -234,6 +272,28 @@ mod tests {
         }
     }
 
+    /// A line holding a rule string holds its anchor, so the fast scan never drops it.
+    #[test]
+    fn every_anchor_is_inside_its_rule_string() {
+        let odd = [
+            "a",
+            "::",
+            "(x)",
+            "ab cd",
+            "  x  y  ",
+            "é-ü",
+            "{n} of {m}",
+            "✖ x",
+        ];
+        let strings = Rules::default()
+            .line_strings()
+            .into_iter()
+            .chain(odd.iter().map(|s| s.to_string()));
+        for s in strings {
+            assert!(s.contains(anchor(&s)), "{s:?} → {:?}", anchor(&s));
+        }
+    }
+
     #[test]
     fn count_patterns() {
         assert_eq!(
@@ -253,8 +313,16 @@ mod tests {
 
     #[test]
     fn example_file_equals_defaults() {
-        let text = include_str!("../dist/rules.example.json");
-        assert_eq!(Rules::from_json(text, "example").unwrap(), Rules::default());
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/rules.example.json");
+        if std::env::var_os("UPDATE_FIXTURES").is_some() {
+            std::fs::write(path, Rules::default().to_json()).unwrap();
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(
+            Rules::from_json(&text, "example").unwrap(),
+            Rules::default(),
+            "dist/rules.example.json is not the defaults: UPDATE_FIXTURES=1 cargo test --lib rules"
+        );
     }
 
     #[test]
@@ -264,8 +332,11 @@ mod tests {
             "t",
         )
         .unwrap();
-        assert_eq!(r.terminated_lines.len(), 3);
-        assert_eq!(r.run_starting, Rules::default().run_starting);
+        assert_eq!(r.get(Category::TerminatedLines).len(), 3);
+        assert_eq!(
+            r.get(Category::RunStarting),
+            Rules::default().get(Category::RunStarting)
+        );
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //!   by `cancel`: it orders a cancel against a post, so that either the post was decided
 //!   and made before the cancel, or none follows it.
 
+use crate::build::{BuildState, SCHEMA, Target};
 use crate::config::Request;
 use crate::error::{Error, Result};
-use crate::machine::{BuildState, Target};
 use crate::model::{Status, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -20,16 +20,16 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-pub const REQUEST: &str = "request.json";
-pub const STATE: &str = "state.json";
-pub const CANCELLED: &str = "cancelled.marker";
-pub const POSTED: &str = "posted.marker";
-pub const SUBRUNS: &str = "subruns";
+pub(crate) const REQUEST: &str = "request.json";
+pub(crate) const STATE: &str = "state.json";
+pub(crate) const CANCELLED: &str = "cancelled.marker";
+pub(crate) const POSTED: &str = "posted.marker";
+pub(crate) const SUBRUNS: &str = "subruns";
 const WATCHER_LOCK: &str = "watcher.lock";
 const STATE_LOCK: &str = "state.lock";
 
 /// Writes `bytes` to `path` atomically and durably.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -64,7 +64,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 
 /// What a marker file says (informational: its existence is what counts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Marker {
+pub(crate) struct Marker {
     pub at: Timestamp,
     #[serde(default)]
     pub status: Option<Status>,
@@ -72,7 +72,7 @@ pub struct Marker {
     pub reason: Option<String>,
 }
 
-pub enum Loaded {
+pub(crate) enum Loaded {
     Missing,
     Found(Box<BuildState>),
     /// state.json could not be read; it was moved aside to `moved_to`.
@@ -84,7 +84,7 @@ pub enum Loaded {
 
 /// Checks that the state root is (or can be made) a writable directory, creating it if
 /// needed. Done before anything else is created.
-pub fn check_state_root(root: &Path) -> Result<()> {
+pub(crate) fn check_state_root(root: &Path) -> Result<()> {
     if !root.exists() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -116,7 +116,31 @@ pub fn check_state_root(root: &Path) -> Result<()> {
     }
 }
 
-pub struct BuildDir {
+/// What a read-only look at a build directory found.
+pub(crate) enum Peeked {
+    /// state.json, with the posted markers applied.
+    State(Box<BuildState>),
+    /// No state.json yet, but a request: the state a watcher would start from.
+    Requested(Box<BuildState>),
+    /// Unreadable, and why.
+    Damaged(String),
+}
+
+/// The build directories under `root` (names that are valid build names), unsorted.
+pub(crate) fn build_names(root: &Path) -> io::Result<Vec<String>> {
+    match fs::read_dir(root) {
+        Ok(rd) => Ok(rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| crate::config::validate_build_name(n).is_ok())
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) struct BuildDir {
     pub dir: PathBuf,
     /// The JSON last written per sub-run key: only changed sub-run files are rewritten.
     written: HashMap<String, Vec<u8>>,
@@ -234,7 +258,7 @@ impl BuildDir {
             Err(e) => return Err(Error::io("reading", &p, e)),
         };
         match serde_json::from_slice::<BuildState>(&bytes) {
-            Ok(st) if st.schema == crate::machine::SCHEMA => Ok(Loaded::Found(Box::new(st))),
+            Ok(st) if st.schema == SCHEMA => Ok(Loaded::Found(Box::new(st))),
             other => {
                 let error = match other {
                     Ok(st) => format!("unknown schema {}", st.schema),
@@ -267,6 +291,29 @@ impl BuildDir {
         };
         self.apply_posted_markers(&mut st);
         Ok(st)
+    }
+
+    /// Reads the build's state without changing anything (a corrupt state.json is
+    /// reported, not moved aside: that is the watcher's job).
+    pub fn peek(&self) -> Peeked {
+        let p = self.path(STATE);
+        match fs::read(&p) {
+            Ok(bytes) => match serde_json::from_slice::<BuildState>(&bytes) {
+                Ok(mut st) => {
+                    self.apply_posted_markers(&mut st);
+                    Peeked::State(Box::new(st))
+                }
+                Err(e) => Peeked::Damaged(format!("state.json: {e}")),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match self.read_request() {
+                Ok(Some(r)) => {
+                    Peeked::Requested(Box::new(BuildState::for_request(&r, Timestamp::now())))
+                }
+                Ok(None) => Peeked::Damaged("no state.json and no request.json".into()),
+                Err(e) => Peeked::Damaged(e.to_string()),
+            },
+            Err(e) => Peeked::Damaged(format!("state.json: {e}")),
+        }
     }
 
     /// Moves state.json and the sub-run files out of the way (never deletes them), e.g.
@@ -319,10 +366,7 @@ impl BuildDir {
     }
 
     pub fn write_posted(&self, st: &BuildState, t: Target) -> Result<()> {
-        let status = match t {
-            Target::Run => st.status,
-            Target::Subrun(i) => st.subruns[i].status,
-        };
+        let status = st.run_of(t).status;
         let p = self.posted_marker(st, t);
         if let Some(d) = p.parent() {
             fs::DirBuilder::new()
@@ -368,20 +412,14 @@ impl BuildDir {
     /// which may be older or rebuilt). Returns whether anything changed.
     pub fn apply_posted_markers(&self, st: &mut BuildState) -> bool {
         let mut changed = false;
-        if !st.categorize && self.path(POSTED).exists() && !st.posted {
-            st.posted = true;
-            st.post_pending = false;
-            st.post_error = None;
-            changed = true;
-        }
-        for i in 0..st.subruns.len() {
-            if !st.subruns[i].posted && self.posted_marker(st, Target::Subrun(i)).exists() {
-                let s = &mut st.subruns[i];
-                s.posted = true;
-                s.post_pending = false;
-                s.post_error = None;
+        for t in st.post_targets() {
+            if !st.post_of(t).posted && self.posted_marker(st, t).exists() {
+                st.post_of_mut(t).delivered();
                 changed = true;
             }
+        }
+        if changed {
+            st.refresh_aggregate();
         }
         changed
     }

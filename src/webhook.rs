@@ -1,17 +1,18 @@
-//! Delivery to the Mattermost incoming webhook. The rules (what counts as delivered, what
-//! is retried, how long to wait) are pure functions; `Poster::send` is the one place that
-//! talks HTTP (ureq, rustls, bundled Mozilla roots plus the system CA bundle,
-//! `HTTPS_PROXY`/`NO_PROXY` from the environment).
+//! Delivery to the Mattermost incoming webhook. What an answer means (delivered, worth
+//! a retry, permanent) is a pure function, `classify`; `Poster::send` is the one place
+//! that talks HTTP (ureq, rustls, bundled Mozilla roots plus the system CA bundle,
+//! `HTTPS_PROXY`/`NO_PROXY` from the environment). When to retry is `outbox.rs`.
 //!
 //! Error texts never hold the webhook URL: they are scrubbed to scheme and host.
 
-use crate::config::{Advanced, Webhook};
+use crate::config::Webhook;
+use crate::message::Message;
 use serde::Serialize;
 use std::time::Duration;
 
 /// The JSON body Mattermost expects.
 #[derive(Debug, Clone, Serialize)]
-pub struct Payload {
+struct Payload {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
@@ -20,9 +21,9 @@ pub struct Payload {
 }
 
 impl Payload {
-    pub fn new(text: String, hook: &Webhook) -> Payload {
+    fn new(message: Message, hook: &Webhook) -> Payload {
         Payload {
-            text,
+            text: message.text,
             channel: hook.channel.clone(),
             username: hook.username.clone(),
         }
@@ -30,7 +31,7 @@ impl Payload {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// 200 with body `ok`.
     Delivered,
     /// Worth another attempt (after `after`, if the server said so).
@@ -44,7 +45,7 @@ pub enum Verdict {
 
 /// `Retry-After` as delta-seconds. (The HTTP-date form is not used by Mattermost; it
 /// falls back to the normal backoff.)
-pub fn parse_retry_after(v: &str) -> Option<Duration> {
+fn parse_retry_after(v: &str) -> Option<Duration> {
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
@@ -73,7 +74,7 @@ fn short(body: &str) -> String {
 }
 
 /// Classifies an HTTP answer (CONTRACT.md §6).
-pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
+fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
     let detail = error_detail(body).unwrap_or_else(|| short(body));
     let what = if detail.is_empty() {
         format!("HTTP {status}")
@@ -95,54 +96,6 @@ pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
             "{what} (incoming webhooks are disabled on the server)"
         )),
         _ => Verdict::Permanent(what),
-    }
-}
-
-/// Delay before attempt `attempt + 1` (attempt counts from 1): `base · 2^(attempt-1)`,
-/// capped, with jitter `j ∈ [0, 1)` spreading it over [½, 1] of that.
-pub fn backoff(attempt: u32, base: Duration, cap: Duration, j: f64) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-    exp.min(cap).mul_f64(0.5 + j.clamp(0.0, 1.0) / 2.0)
-}
-
-/// When to try again after a failed attempt, or `None` to give up: at most
-/// `retry_attempts` attempts and `retry_window` since the first one.
-pub fn next_delay(
-    attempts: u32,
-    since_first: Duration,
-    after: Option<Duration>,
-    a: &Advanced,
-    j: f64,
-) -> Option<Duration> {
-    if attempts >= a.retry_attempts {
-        return None;
-    }
-    let delay = after.unwrap_or_else(|| backoff(attempts, a.retry_base, a.retry_cap, j));
-    (since_first + delay <= a.retry_window).then_some(delay)
-}
-
-/// Small jitter source; no need for a cryptographic one.
-pub struct Jitter(u64);
-
-impl Jitter {
-    pub fn new() -> Jitter {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Jitter((t.as_nanos() as u64) ^ ((std::process::id() as u64) << 32) | 1)
-    }
-
-    pub fn sample(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-impl Default for Jitter {
-    fn default() -> Self {
-        Jitter::new()
     }
 }
 
@@ -186,7 +139,7 @@ fn root_certs() -> ureq::tls::RootCerts {
 /// The HTTP client is built at the first post, not at start: a watcher spends almost all
 /// its life waiting, and the client with its TLS roots (bundled plus the system bundle)
 /// holds about 200 KiB per watcher (README.md, "Performance").
-pub struct Poster {
+pub(crate) struct Poster {
     agent: std::sync::OnceLock<ureq::Agent>,
     timeout: Duration,
     hook: Webhook,
@@ -221,14 +174,11 @@ impl Poster {
         config.into()
     }
 
-    pub fn hook(&self) -> &Webhook {
-        &self.hook
-    }
-
     /// One delivery attempt. A timeout after the request was sent is retried too: a rare
     /// duplicate is preferred to a lost result (README.md, "Delivery").
-    pub fn send(&self, payload: &Payload) -> Verdict {
-        let body = match serde_json::to_string(payload) {
+    pub fn send(&self, message: Message) -> Verdict {
+        let payload = Payload::new(message, &self.hook);
+        let body = match serde_json::to_string(&payload) {
             Ok(b) => b,
             Err(e) => return Verdict::Permanent(format!("cannot encode the message: {e}")),
         };
@@ -314,53 +264,5 @@ mod tests {
         for (status, body, ra, want) in cases {
             assert_eq!(classify(status, body, ra), want, "{status} {body}");
         }
-    }
-
-    #[test]
-    fn backoff_doubles_caps_and_jitters() {
-        let (b, cap) = (Duration::from_secs(1), Duration::from_secs(60));
-        assert_eq!(backoff(1, b, cap, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff(2, b, cap, 1.0), Duration::from_secs(2));
-        assert_eq!(backoff(4, b, cap, 1.0), Duration::from_secs(8));
-        assert_eq!(backoff(10, b, cap, 1.0), cap);
-        assert_eq!(backoff(40, b, cap, 1.0), cap);
-        assert_eq!(backoff(3, b, cap, 0.0), Duration::from_secs(2));
-        let mut j = Jitter::new();
-        for _ in 0..1000 {
-            let x = j.sample();
-            assert!((0.0..1.0).contains(&x));
-        }
-    }
-
-    #[test]
-    fn retry_budget() {
-        let a = Advanced::resolve(&crate::config::Env::default()).unwrap();
-        assert_eq!(
-            next_delay(1, Duration::ZERO, None, &a, 1.0),
-            Some(Duration::from_secs(1))
-        );
-        assert_eq!(
-            next_delay(7, Duration::from_secs(100), None, &a, 1.0),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            next_delay(8, Duration::ZERO, None, &a, 1.0),
-            None,
-            "8 attempts at most"
-        );
-        assert_eq!(
-            next_delay(2, Duration::from_secs(599), None, &a, 1.0),
-            None,
-            "10 minutes at most"
-        );
-        assert_eq!(
-            next_delay(2, Duration::ZERO, Some(Duration::from_secs(30)), &a, 0.0),
-            Some(Duration::from_secs(30)),
-            "Retry-After wins"
-        );
-        assert_eq!(
-            next_delay(2, Duration::ZERO, Some(Duration::from_secs(3600)), &a, 0.0),
-            None
-        );
     }
 }

@@ -2,7 +2,7 @@
 //! chunking property as the fuzz target, so CI keeps what fuzzing found without nightly.
 //! Inputs that once broke the property are kept as named tests below.
 
-use atvm_run_watcher::matcher::check::{Case, check};
+use atvm_run_watcher::testing::{Case, check};
 use std::fs;
 use std::path::Path;
 

@@ -7,5 +7,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    atvm_run_watcher::matcher::check::check(data);
+    atvm_run_watcher::testing::check(data);
 });

@@ -3,6 +3,7 @@
 #![allow(clippy::type_complexity)]
 
 use super::*;
+use crate::build::{BuildState, Target};
 use crate::matcher::{Event, RunResult};
 use crate::model::{Status, Tests};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,7 +67,7 @@ fn plan(g: &[&str]) -> In {
 struct Outcome {
     m: Machine,
     posts: Vec<Target>,
-    notes: Vec<String>,
+    notes: Vec<Note>,
     cancel: Option<CancelOutcome>,
 }
 
@@ -138,11 +139,11 @@ fn single_runs() {
     ];
     for (name, inputs, status, posts) in cases {
         let o = drive(false, Some(2 * HOUR), &inputs);
-        assert_eq!(o.m.state.status, status, "{name}");
+        assert_eq!(o.m.state.run.status, status, "{name}");
         assert_eq!(o.posts, posts, "{name}");
-        assert_eq!(o.m.state.post_pending, !posts.is_empty(), "{name}");
+        assert_eq!(o.m.state.post.post_pending, !posts.is_empty(), "{name}");
         assert_eq!(
-            o.m.state.finished_at.is_some(),
+            o.m.state.run.finished_at.is_some(),
             status.is_terminal(),
             "{name}"
         );
@@ -161,14 +162,14 @@ fn a_log_quiet_before_the_first_watch_is_not_hung_at_once() {
     m.log_present(at(10 * HOUR), UNIX_EPOCH - Duration::from_secs(1000));
     assert_eq!(m.next_deadline(), Some(at(12 * HOUR)));
     assert_eq!(m.tick(at(11 * HOUR)).notes.len(), 0);
-    assert_eq!(m.state.status, Status::Running);
+    assert_eq!(m.state.run.status, Status::Running);
     assert!(serde_json::to_string(&m.state).is_ok());
 }
 
 #[test]
 fn hung_timeout_zero_disables_it() {
     let o = drive(false, None, &[(1, Log), (100 * HOUR, Tick)]);
-    assert_eq!(o.m.state.status, Status::Running);
+    assert_eq!(o.m.state.run.status, Status::Running);
     assert_eq!(o.m.next_deadline(), None);
 }
 
@@ -202,12 +203,12 @@ fn result_details_are_kept() {
         ],
     );
     let s = &o.m.state;
-    assert_eq!(s.failed_specs, vec!["a.cy.js".to_string()]);
-    assert_eq!(s.tests.unwrap().failed, 1);
-    assert_eq!(s.duration.as_deref(), Some("01:02"));
+    assert_eq!(s.run.failed_specs, vec!["a.cy.js".to_string()]);
+    assert_eq!(s.run.tests.unwrap().failed, 1);
+    assert_eq!(s.run.duration.as_deref(), Some("01:02"));
     assert_eq!(s.progress.as_ref().unwrap().index, 2);
-    assert_eq!(s.started_at, Some(at(2).into()));
-    assert_eq!(s.reason.as_deref(), Some("1 spec(s) failed"));
+    assert_eq!(s.run.started_at, Some(at(2).into()));
+    assert_eq!(s.run.reason.as_deref(), Some("1 spec(s) failed"));
 }
 
 #[test]
@@ -217,7 +218,7 @@ fn delivery_marks_posted() {
         None,
         &[(1, Log), (2, passed()), (3, Deliver(Target::Run))],
     );
-    assert!(o.m.state.posted && !o.m.state.post_pending);
+    assert!(o.m.state.post.posted && !o.m.state.post.post_pending);
     assert!(o.m.state.pending_posts().is_empty());
 }
 
@@ -226,7 +227,7 @@ fn cancel_rules() {
     // Live run: cancelled, nothing to drop.
     let o = drive(false, None, &[(1, Log), (2, start()), (3, Cancel)]);
     assert_eq!(o.cancel, Some(CancelOutcome::Cancelled { dropped: 0 }));
-    assert_eq!(o.m.state.status, Status::Cancelled);
+    assert_eq!(o.m.state.run.status, Status::Cancelled);
     // Finished and posted: nothing changes.
     let o = drive(
         false,
@@ -242,37 +243,48 @@ fn cancel_rules() {
         o.cancel,
         Some(CancelOutcome::AlreadyFinished(Status::Completed))
     );
-    assert_eq!(o.m.state.status, Status::Completed);
+    assert_eq!(o.m.state.run.status, Status::Completed);
     // Finished without a needed post (HUNG): nothing changes.
     let o = drive(false, Some(10), &[(1, Log), (20, Tick), (30, Cancel)]);
     assert_eq!(o.cancel, Some(CancelOutcome::AlreadyFinished(Status::Hung)));
     // Finished, post not delivered yet: the post is dropped and the build is CANCELLED.
     let o = drive(false, None, &[(1, Log), (2, passed()), (3, Cancel)]);
     assert_eq!(o.cancel, Some(CancelOutcome::Cancelled { dropped: 1 }));
-    assert_eq!(o.m.state.status, Status::Cancelled);
-    assert!(!o.m.state.post_pending && !o.m.state.posted);
+    assert_eq!(o.m.state.run.status, Status::Cancelled);
+    assert!(!o.m.state.post.post_pending && !o.m.state.post.posted);
     assert!(o.m.state.pending_posts().is_empty());
     assert!(
-        o.m.state.reason.as_deref().unwrap().contains("COMPLETED"),
+        o.m.state
+            .run
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("COMPLETED"),
         "{:?}",
-        o.m.state.reason
+        o.m.state.run.reason
     );
     // An ending decided but not yet saved when the cancel was recorded: the cancel wins.
     let mut o = drive(false, Some(10), &[(1, Log), (20, Tick)]);
-    assert_eq!(o.m.state.status, Status::Hung);
+    assert_eq!(o.m.state.run.status, Status::Hung);
     let (c, _) = o.m.cancel("operator", at(21), true);
     assert_eq!(c, CancelOutcome::Cancelled { dropped: 0 });
-    assert_eq!(o.m.state.status, Status::Cancelled);
+    assert_eq!(o.m.state.run.status, Status::Cancelled);
     // Waiting: cancelled too.
     let o = drive(false, None, &[(3, Cancel)]);
-    assert_eq!(o.m.state.status, Status::Cancelled);
+    assert_eq!(o.m.state.run.status, Status::Cancelled);
 }
 
 fn keys(m: &Machine) -> Vec<(String, Status, bool)> {
     m.state
         .subruns
         .iter()
-        .map(|s| (s.key.clone(), s.status, s.post_pending || s.posted))
+        .map(|s| {
+            (
+                s.key.clone(),
+                s.run.status,
+                s.post.post_pending || s.post.posted,
+            )
+        })
         .collect()
 }
 
@@ -302,9 +314,9 @@ fn categorized_with_markers() {
         ]
     );
     assert_eq!(o.posts, vec![Target::Subrun(0), Target::Subrun(1)]);
-    assert_eq!(o.m.state.status, Status::Failed);
-    assert!(o.m.state.post_pending && !o.m.state.posted);
-    assert_eq!(o.m.state.tests.unwrap().total, 10);
+    assert_eq!(o.m.state.run.status, Status::Failed);
+    assert!(o.m.state.post.post_pending && !o.m.state.post.posted);
+    assert_eq!(o.m.state.run.tests.unwrap().total, 10);
 }
 
 #[test]
@@ -329,7 +341,7 @@ fn categorized_names_from_plan_and_positions() {
         ]
     );
     assert_eq!(
-        o.m.state.status,
+        o.m.state.run.status,
         Status::Completed,
         "the last planned group ended"
     );
@@ -354,7 +366,7 @@ fn categorized_names_from_plan_and_positions() {
             .collect::<Vec<_>>(),
         ["run-1", "run-2"]
     );
-    assert_eq!(o.m.state.status, Status::Failed);
+    assert_eq!(o.m.state.run.status, Status::Failed);
 }
 
 #[test]
@@ -391,12 +403,12 @@ fn categorized_endings() {
     ];
     for (name, inputs, status, subs, posts) in cases {
         let o = drive(true, Some(HOUR), &inputs);
-        assert_eq!(o.m.state.status, status, "{name}");
+        assert_eq!(o.m.state.run.status, status, "{name}");
         assert_eq!(
             o.m.state
                 .subruns
                 .iter()
-                .map(|s| s.status)
+                .map(|s| s.run.status)
                 .collect::<Vec<_>>(),
             subs,
             "{name}"
@@ -416,11 +428,11 @@ fn group_end_with_other_name_warns_and_ends_the_open_group() {
             (3, group_end("windows", Status::Completed)),
         ],
     );
-    assert_eq!(o.m.state.subruns[0].status, Status::Completed);
+    assert_eq!(o.m.state.subruns[0].run.status, Status::Completed);
     assert!(
         o.notes
             .iter()
-            .any(|n| n.starts_with("warning: ATVM_GROUP_END names")),
+            .any(|n| n.level == Level::Warn && n.text.starts_with("ATVM_GROUP_END names")),
         "{:?}",
         o.notes
     );
@@ -445,11 +457,11 @@ fn categorized_cancel_keeps_posted_groups_and_drops_the_rest() {
     );
     assert_eq!(o.cancel, Some(CancelOutcome::Cancelled { dropped: 1 }));
     let s = &o.m.state;
-    assert_eq!(s.status, Status::Cancelled);
+    assert_eq!(s.run.status, Status::Cancelled);
     assert_eq!(
         s.subruns
             .iter()
-            .map(|s| (s.status, s.posted, s.post_pending))
+            .map(|s| (s.run.status, s.post.posted, s.post.post_pending))
             .collect::<Vec<_>>(),
         vec![
             (Status::Completed, true, false),
@@ -458,7 +470,7 @@ fn categorized_cancel_keeps_posted_groups_and_drops_the_rest() {
         ]
     );
     assert!(s.pending_posts().is_empty());
-    assert!(s.posted, "every post still needed was delivered");
+    assert!(s.post.posted, "every post still needed was delivered");
 }
 
 #[test]
@@ -474,7 +486,7 @@ fn aggregate_posted_flags() {
             (5, Deliver(Target::Subrun(0))),
         ],
     );
-    assert!(o.m.state.posted && !o.m.state.post_pending);
+    assert!(o.m.state.post.posted && !o.m.state.post.post_pending);
     let mut o = drive(
         true,
         None,
@@ -492,26 +504,15 @@ fn aggregate_posted_flags() {
         vec![Target::Subrun(0), Target::Subrun(1)]
     );
     o.m.delivery_failed(Target::Subrun(1), "HTTP 400", at(7));
-    assert_eq!(o.m.state.post_error.as_deref(), Some("HTTP 400"));
+    assert_eq!(o.m.state.post.post_error.as_deref(), Some("HTTP 400"));
     o.m.delivered(Target::Subrun(0), at(8));
-    assert!(!o.m.state.posted && o.m.state.post_pending);
+    assert!(!o.m.state.post.posted && o.m.state.post.post_pending);
     o.m.delivered(Target::Subrun(1), at(9));
-    assert!(o.m.state.posted && !o.m.state.post_pending && o.m.state.post_error.is_none());
-}
-
-#[test]
-fn subrun_keys() {
-    let cases = [
-        (1, "linux", "01-linux"),
-        (2, "Windows Server 2022", "02-windows-server-2022"),
-        (3, "../../etc/passwd", "03-..-..-etc-passwd"),
-        (4, "ünïcode", "04--n-code"),
-        (12, &"x".repeat(80), &format!("12-{}", "x".repeat(48))),
-        (100, "a", "100-a"),
-    ];
-    for (i, name, key) in cases {
-        assert_eq!(subrun_key(i, name), key);
-    }
+    assert!(
+        o.m.state.post.posted
+            && !o.m.state.post.post_pending
+            && o.m.state.post.post_error.is_none()
+    );
 }
 
 #[test]

@@ -15,7 +15,8 @@
 //! whose strings overlap (the other search path).
 
 use super::{Event, LINE_CAP, NAME_CAP, Scanner, strip_ansi};
-use crate::machine::{BuildState, Machine, Target};
+use crate::build::{BuildState, Target};
+use crate::machine::Machine;
 use crate::model::Timestamp;
 use crate::rules::Rules;
 use std::sync::OnceLock;
@@ -129,29 +130,16 @@ fn bounded_text(s: &str, what: &str) {
     );
 }
 
-/// Event texts come from the log: each is capped.
+/// Event texts come from the log: each is capped, and so are the lists.
 fn assert_bounded(ev: &Event) {
-    match ev {
-        Event::Progress { spec, .. } => bounded_text(spec, "a progress spec"),
-        Event::FailedToStart(s) | Event::Terminated(s) | Event::Malformed(s) => {
-            bounded_text(s, "a line")
-        }
-        Event::GroupStart(s) => bounded_text(s, "a group name"),
-        Event::GroupEnd { name, .. } => bounded_text(name, "a group name"),
-        Event::Groups(g) => {
-            assert!(g.len() <= 99, "{} planned groups", g.len());
-            g.iter().for_each(|s| bounded_text(s, "a group name"));
-        }
-        Event::RunResult(r) => {
-            assert!(r.failed_specs.len() <= 1000, "{}", r.failed_specs.len());
-            r.failed_specs
-                .iter()
-                .for_each(|s| assert!(s.len() <= 4 * NAME_CAP, "failed spec of {}", s.len()));
-            if let Some(d) = &r.duration {
-                bounded_text(d, "a duration");
-            }
-        }
-        Event::RunStarting | Event::RunEnd(_) => {}
+    ev.texts()
+        .iter()
+        .for_each(|s| bounded_text(s, "an event's text"));
+    if let Event::Groups(g) = ev {
+        assert!(g.len() <= 99, "{} planned groups", g.len());
+    }
+    if let Event::RunResult(r) = ev {
+        assert!(r.failed_specs.len() <= 1000, "{}", r.failed_specs.len());
     }
 }
 
@@ -189,7 +177,7 @@ fn strip_ansi_reference(raw: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < raw.len() {
         match raw[i] {
-            0x1b => i = super::escape_end(raw, i),
+            0x1b => i = super::text::escape_end(raw, i),
             b'\r' => i += 1,
             b => {
                 out.push(b);

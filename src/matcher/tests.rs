@@ -1,7 +1,9 @@
 //! Table-driven tests of the matcher over Cypress-shaped output in every style
 //! (colour, CRLF, timestamps), and of the scanner's chunking independence.
 
+use super::text::{clean_text, strip_leading_timestamp};
 use super::*;
+use crate::model::{Status, Tests};
 use crate::rules::Rules;
 
 #[path = "../../tests/support/cypress.rs"]

@@ -1,0 +1,28 @@
+//! The log-line matcher: bytes in, events out. Pure and streaming.
+//!
+//! - `text`: escape stripping, lossy UTF-8, cleaning untrusted text, timestamps.
+//! - `compile`: the rules compiled into searches.
+//! - `classify`: one line → an event (`LineMatcher`).
+//! - `scanner`: a file's bytes in chunks of any size → lines → events (`Scanner`).
+//!
+//! Speed (README.md, "Performance"): candidates are searched leftmost-first, which lets
+//! Aho-Corasick use its SIMD (Teddy) prefilter.
+
+mod classify;
+mod compile;
+mod scanner;
+mod text;
+
+pub(crate) use classify::{Event, RunResult};
+pub(crate) use scanner::Scanner;
+pub(crate) use text::strip_ansi;
+
+/// How much of one line is looked at. Summary rows are ~1 KiB with colour codes.
+pub(crate) const LINE_CAP: usize = 8192;
+/// Longest name (spec, group) kept from the log.
+pub(crate) const NAME_CAP: usize = 200;
+
+pub(crate) mod check;
+
+#[cfg(test)]
+mod tests;

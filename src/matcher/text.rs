@@ -1,0 +1,156 @@
+//! Log text made fit to match and to keep: ANSI escape sequences and `\r` removed,
+//! invalid UTF-8 tolerated, untrusted text cleaned and capped, leading timestamps dropped.
+
+use super::NAME_CAP;
+use std::borrow::Cow;
+
+/// `bytes` as text, invalid UTF-8 replaced; borrowed (and validated fast) when valid.
+pub(super) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Appends `s` in 16-byte blocks the compiler copies inline. Runs between escape codes
+/// are short, and a libc `memcpy` call for each (musl's moves bytes one at a time to align,
+/// then starts `rep movsq`) costs more than the copy itself.
+#[inline]
+fn append(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len());
+    let mut blocks = s.chunks_exact(16);
+    for b in &mut blocks {
+        let b: &[u8; 16] = b.try_into().expect("16-byte chunk");
+        out.extend_from_slice(b);
+    }
+    for &b in blocks.remainder() {
+        out.push(b);
+    }
+}
+
+/// Removes ANSI escape sequences (CSI, OSC, two- and three-byte escapes) and every `\r`.
+pub(crate) fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    match memchr::memchr2(0x1b, b'\r', raw) {
+        None => append(out, raw),
+        Some(first) => strip_from(raw, first, out),
+    }
+}
+
+/// `strip_ansi` once the first ESC or CR is known to be at `first`.
+pub(super) fn strip_from(raw: &[u8], first: usize, out: &mut Vec<u8>) {
+    out.clear();
+    append(out, &raw[..first]);
+    let mut i = first;
+    while i < raw.len() {
+        // The plain bytes up to the next ESC or CR are copied as one run.
+        let Some(k) = memchr::memchr2(0x1b, b'\r', &raw[i..]) else {
+            append(out, &raw[i..]);
+            return;
+        };
+        append(out, &raw[i..i + k]);
+        i += k;
+        if raw[i] == b'\r' {
+            i += 1;
+            continue;
+        }
+        i = escape_end(raw, i);
+    }
+}
+
+/// The index just past the escape sequence whose ESC is at `raw[esc]`: CSI (`ESC [`
+/// parameters, intermediates, final byte), OSC (`ESC ]` … BEL or `ESC \`), or a two- or
+/// three-byte escape; a sequence cut off by the end of the line ends there.
+pub(super) fn escape_end(raw: &[u8], esc: usize) -> usize {
+    let mut i = esc + 1;
+    match raw.get(i) {
+        Some(b'[') => {
+            i += 1;
+            while i < raw.len() && (0x20..=0x3f).contains(&raw[i]) {
+                i += 1;
+            }
+            if i < raw.len() && (0x40..=0x7e).contains(&raw[i]) {
+                i += 1;
+            }
+        }
+        Some(b']') => {
+            i += 1;
+            while i < raw.len() {
+                if raw[i] == 0x07 {
+                    return i + 1;
+                }
+                if raw[i] == 0x1b && raw.get(i + 1) == Some(&b'\\') {
+                    return i + 2;
+                }
+                i += 1;
+            }
+        }
+        Some(_) => {
+            while i < raw.len() && (0x20..=0x2f).contains(&raw[i]) {
+                i += 1;
+            }
+            if i < raw.len() {
+                i += 1;
+            }
+        }
+        None => {}
+    }
+    i
+}
+
+/// Untrusted text from the log made printable: lossy UTF-8, webhook URLs redacted to
+/// scheme and host, control characters dropped, whitespace runs folded, at most
+/// `NAME_CAP` characters.
+pub(crate) fn clean_text(bytes: &[u8]) -> String {
+    let s = crate::redact::redact_hook_urls(&lossy(bytes));
+    let mut out = String::new();
+    let (mut space, mut chars) = (false, 0);
+    for c in s.trim().chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        // A folded space counts too: the cap holds for the whole text.
+        let sep = space && !out.is_empty();
+        if chars + 1 + usize::from(sep) > NAME_CAP {
+            break;
+        }
+        if sep {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c);
+        chars += 1 + usize::from(sep);
+    }
+    out
+}
+
+/// Drops a leading timestamp: one `[...]` group, then words made only of digits and
+/// `-:.,TZ+`, or month abbreviations (`2026-11-21 10:00:00`, `Nov 22 10:00:00`).
+pub(crate) fn strip_leading_timestamp(s: &str) -> &str {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut t = s.trim_start();
+    if t.starts_with('[')
+        && let Some(end) = t.find(']')
+    {
+        t = t[end + 1..].trim_start();
+    }
+    loop {
+        let word_len = t.find(char::is_whitespace).unwrap_or(t.len());
+        let word = &t[..word_len];
+        let stamp_like = !word.is_empty()
+            && (word
+                .chars()
+                .all(|c| c.is_ascii_digit() || "-:.,TZ+".contains(c))
+                || MONTHS.contains(&word));
+        if !stamp_like || word_len == t.len() {
+            return t.trim_end();
+        }
+        t = t[word_len..].trim_start();
+    }
+}

@@ -1,0 +1,255 @@
+//! Rendering tests: order, escaping, limits.
+
+use super::markdown::neutralize;
+use super::*;
+use crate::build::SubrunState;
+use crate::model::Timestamp;
+use crate::model::{PostState, RunOutcome};
+use std::time::UNIX_EPOCH;
+
+fn at(s: u64) -> Timestamp {
+    Timestamp(UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s))
+}
+
+fn finished(status: Status) -> BuildState {
+    let mut st = BuildState::new(
+        "nightly-2026.11.22",
+        false,
+        "/root/cdc/tmp/nightly-2026.11.22.log",
+        at(0),
+    );
+    st.run.status = status;
+    st.run.started_at = Some(at(60));
+    st.run.finished_at = Some(at(60 + 3723));
+    st.run.tests = Some(Tests {
+        total: 14,
+        passed: 11,
+        failed: 3,
+        pending: 0,
+        skipped: 0,
+    });
+    st
+}
+
+fn request() -> Request {
+    Request {
+        build_name: "nightly-2026.11.22".into(),
+        template: Some("rhel9-to-ocp".into()),
+        config_family: Some("vmware".into()),
+        migration_style: Some("warm".into()),
+        integration_plugin: Some("vddk".into()),
+        scope_description: Some("full regression".into()),
+        ..Default::default()
+    }
+}
+
+fn ctx(r: &Request) -> Context<'_> {
+    Context {
+        request: r,
+        host: "atvm-controller-01",
+    }
+}
+
+#[test]
+fn status_and_build_come_first_then_the_details_in_order() {
+    let mut st = finished(Status::Failed);
+    st.run.failed_specs = vec!["migrate/windows.cy.js".into(), "rollback.cy.js".into()];
+    let r = request();
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    let first = m.lines().next().unwrap();
+    assert_eq!(first, "#### :x: ATVM run FAILED · nightly-2026.11.22");
+    let order = [
+        "Template",
+        "Config family",
+        "Migration style",
+        "Integration plugin",
+        "Scope",
+        "Tests",
+        "Duration",
+        "Failed specs",
+        "Controller",
+        "Log",
+    ];
+    let pos: Vec<usize> = order
+        .iter()
+        .map(|k| m.find(k).unwrap_or_else(|| panic!("{k} missing:\n{m}")))
+        .collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{m}");
+    assert!(m.contains("14 tests: 11 passed, 3 failed, 0 pending, 0 skipped"));
+    assert!(
+        m.contains("1h 2m 3s"),
+        "wall-clock duration when Cypress gave none:\n{m}"
+    );
+    assert!(m.contains("- migrate/windows.cy.js\n"), "{m}");
+    assert!(
+        m.contains("Controller: atvm-controller-01 · Log: /root/cdc/tmp/nightly-2026.11.22.log"),
+        "{m}"
+    );
+}
+
+#[test]
+fn completed_uses_cypress_duration_and_omits_empty_fields() {
+    let mut st = finished(Status::Completed);
+    st.run.duration = Some("12:41".into());
+    let r = Request {
+        build_name: "b".into(),
+        template: Some("t".into()),
+        ..Default::default()
+    };
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    assert!(m.starts_with("#### :white_check_mark: ATVM run COMPLETED · nightly-2026.11.22"));
+    assert!(m.contains("| Duration | 12:41 |"));
+    assert!(!m.contains("Config family"));
+    assert!(!m.contains("Failed specs"));
+}
+
+#[test]
+fn subrun_position_is_in_the_heading() {
+    let mut st = finished(Status::Running);
+    st.categorize = true;
+    st.planned_groups = vec!["linux".into(), "windows".into(), "bsd".into()];
+    st.subruns.push(SubrunState {
+        key: "02-windows".into(),
+        name: "windows".into(),
+        index: 2,
+        run: RunOutcome {
+            status: Status::Completed,
+            tests: Some(Tests {
+                total: 3,
+                passed: 3,
+                ..Default::default()
+            }),
+            started_at: Some(at(10)),
+            finished_at: Some(at(70)),
+            ..RunOutcome::default()
+        },
+        post: PostState {
+            post_pending: true,
+            ..PostState::default()
+        },
+        progress: None,
+        run_seen: true,
+        opened_by_marker: true,
+    });
+    let r = request();
+    let m = render(&st, Target::Subrun(0), &ctx(&r)).text;
+    assert_eq!(
+        m.lines().next().unwrap(),
+        "#### :white_check_mark: ATVM run COMPLETED · nightly-2026.11.22 · group 2 of 3: windows"
+    );
+    assert!(m.contains("3 tests: 3 passed"));
+    assert!(m.contains("| Duration | 1m |"), "{m}");
+}
+
+#[test]
+fn untrusted_text_cannot_mention_or_break_layout() {
+    let cases = [
+        "@channel please look",
+        "ping @here and @all",
+        "<!channel> <!here|x> <https://evil|click>",
+        "a | b | c",
+        "line\nbreak\r\n# Heading",
+        "**bold** _it_ `code` [link](http://x) ![img](y)",
+        "> quote",
+        "1. numbered",
+        "- bullet",
+    ];
+    for bad in cases {
+        let n = neutralize(bad);
+        for forbidden in ["@channel", "@here", "@all", "<!", "\n", "\r"] {
+            assert!(
+                !n.contains(forbidden),
+                "{bad:?} → {n:?} contains {forbidden:?}"
+            );
+        }
+        let unescaped = |c: char| n.match_indices(c).any(|(i, _)| !n[..i].ends_with('\\'));
+        for c in ['*', '_', '`', '[', ']', '|', '<', '~'] {
+            assert!(!unescaped(c), "{bad:?} → {n:?}: unescaped {c:?}");
+        }
+        assert!(
+            !n.starts_with(['#', '>', '-']) && !n.starts_with("1."),
+            "{n}"
+        );
+    }
+    let mut st = finished(Status::Failed);
+    st.run.failed_specs = vec!["@channel | evil\n#### spec".into()];
+    let r = Request {
+        build_name: "b".into(),
+        scope_description: Some("notify @all".into()),
+        ..Default::default()
+    };
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    assert!(!m.contains("@channel") && !m.contains("@all"), "{m}");
+    assert_eq!(
+        m.lines().filter(|l| l.starts_with("####")).count(),
+        1,
+        "{m}"
+    );
+}
+
+#[test]
+fn escaping_never_pushes_the_essentials_out() {
+    // Every field at its limit, made of characters that escaping makes three times longer.
+    let nasty = "<".repeat(400);
+    let r = Request {
+        build_name: "b".into(),
+        template: Some(nasty.clone()),
+        config_family: Some(nasty.clone()),
+        migration_style: Some(nasty.clone()),
+        integration_plugin: Some(nasty.clone()),
+        scope_description: Some(nasty.clone()),
+        ..Default::default()
+    };
+    let mut st = finished(Status::Failed);
+    st.run.failed_specs = (0..40)
+        .map(|i| format!("{}{i}", "@|`".repeat(100)))
+        .collect();
+    st.log_file = format!("/root/{}.log", "_".repeat(400));
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    assert!(m.chars().count() < MAX_CHARS, "{} chars", m.chars().count());
+    assert!(m.contains("| Tests | 14 tests: 11 passed, 3 failed"), "{m}");
+    assert!(
+        m.contains("\nController: atvm-controller-01 · Log: /root/"),
+        "{m}"
+    );
+    for line in m.lines().filter(|l| l.starts_with("| ") && l.len() > 4) {
+        assert!(line.ends_with(" |"), "a table row was cut: {line}");
+        let backslashes = line[..line.len() - 2]
+            .chars()
+            .rev()
+            .take_while(|&c| c == '\\')
+            .count();
+        assert_eq!(backslashes % 2, 0, "a cell ends in a lone escape: {line}");
+    }
+    assert!(
+        !m.contains("@|") && !m.contains("@`"),
+        "every @ keeps its zero-width space"
+    );
+}
+
+#[test]
+fn clipping_never_splits_an_escape() {
+    for max in 1..12 {
+        let c = clip_escaped(neutralize("a<b@c|d\\e"), max);
+        assert!(c.chars().count() <= max, "{max}: {c}");
+        let body = c.trim_end_matches('…');
+        let backslashes = body.chars().rev().take_while(|&ch| ch == '\\').count();
+        assert_eq!(backslashes % 2, 0, "{max}: {c:?}");
+        assert!(!body.ends_with('@') && !body.ends_with('<'), "{max}: {c:?}");
+    }
+}
+
+#[test]
+fn stays_under_the_limit_with_many_long_failed_specs() {
+    let mut st = finished(Status::Failed);
+    st.run.failed_specs = (0..500)
+        .map(|i| format!("{}_{i}.cy.js", "very_long_spec_name_".repeat(12)))
+        .collect();
+    let r = Request {
+        scope_description: Some("x".repeat(5000)),
+        ..request()
+    };
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    assert!(m.chars().count() < MAX_CHARS, "{} chars", m.chars().count());
+    assert!(m.contains("more"), "{m}");
+}
