@@ -70,6 +70,10 @@ pub(crate) struct BuildState {
     pub run_seen: bool,
     #[serde(default)]
     pub planned_groups: Vec<String>,
+    /// `ATVM_GROUPS` announced more than `planned_groups` holds: the plan does not end
+    /// the request.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub plan_cut: bool,
     /// `ATVM_RUN_END`'s status, which decides the request's status.
     #[serde(default)]
     pub run_end: Option<Status>,
@@ -80,6 +84,10 @@ pub(crate) struct BuildState {
     pub log_position: Option<LogPosition>,
     #[serde(default)]
     pub dry_run: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What a post is about: the whole run, or one sub-run (index into `subruns`). Ordered
@@ -110,6 +118,7 @@ impl BuildState {
             progress: None,
             run_seen: false,
             planned_groups: Vec::new(),
+            plan_cut: false,
             run_end: None,
             last_activity_at: None,
             log_position: None,

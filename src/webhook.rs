@@ -73,7 +73,7 @@ fn short(body: &str) -> String {
     one_line.trim().to_string()
 }
 
-/// Classifies an HTTP answer (CONTRACT.md §6).
+/// Classifies an HTTP answer by its status and the first bytes of its body (contract §6).
 fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
     let detail = error_detail(body).unwrap_or_else(|| short(body));
     let what = if detail.is_empty() {
@@ -97,6 +97,19 @@ fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
         )),
         _ => Verdict::Permanent(what),
     }
+}
+
+/// How much of an answer's body is read: Mattermost's answers (`ok`, a JSON error) are
+/// far shorter; whatever a proxy adds beyond this is never a reason to retry.
+const BODY_HEAD: u64 = 4096;
+
+/// The first `BODY_HEAD` bytes of an answer's body, as text; the rest is not read. An
+/// error means the body ended before what the server announced.
+fn read_head(body: &mut ureq::Body) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    body.as_reader().take(BODY_HEAD).read_to_end(&mut head)?;
+    Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
 /// PEM bundles of the system: `SSL_CERT_FILE`, else the Debian/Ubuntu, RHEL/Fedora and
@@ -195,12 +208,7 @@ impl Poster {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                let text = match resp
-                    .body_mut()
-                    .with_config()
-                    .limit(64 * 1024)
-                    .read_to_string()
-                {
+                let text = match read_head(resp.body_mut()) {
                     Ok(t) => t,
                     // The answer was cut off: whether Mattermost took the post is unknown,
                     // which is retried like a timeout (a duplicate beats a lost result).

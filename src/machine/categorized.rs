@@ -3,12 +3,12 @@
 
 use super::{Machine, Step, result_reason};
 use crate::build::{Progress, SubrunState, Target, subrun_key};
-use crate::matcher::{Event, RunResult};
+use crate::matcher::{Event, LINE_CAP, MAX_GROUPS, RunResult};
 use crate::model::{PostState, RunOutcome, Status, Timestamp};
 use std::time::SystemTime;
 
 /// Most sub-runs one request may hold (keys stay `NN-slug` up to 999).
-const MAX_SUBRUNS: usize = 999;
+const MAX_SUBRUNS: usize = MAX_GROUPS;
 
 impl Machine {
     pub(super) fn categorized_event(&mut self, ev: &Event, now: SystemTime, step: &mut Step) {
@@ -34,16 +34,7 @@ impl Machine {
                     self.end_run(Target::Subrun(i), Status::Failed, line.clone(), now, step);
                 }
             }
-            Event::Groups(groups) => {
-                if self.state.planned_groups != *groups {
-                    self.state.planned_groups = groups.clone();
-                    step.transition(format!(
-                        "{}: planned groups: {}",
-                        self.state.build_name,
-                        groups.join(", ")
-                    ));
-                }
-            }
+            Event::Groups { names, complete } => self.plan(names, *complete, step),
             Event::GroupStart(name) => {
                 if let Some(i) = open {
                     let why = format!(
@@ -68,6 +59,30 @@ impl Machine {
             Event::Malformed(_) => {}
         }
         self.end_if_plan_done(now, step);
+    }
+
+    /// `ATVM_GROUPS:`. A plan that was cut (more than `MAX_GROUPS` groups, or a line
+    /// longer than the matcher looks at) still names the sub-runs, but never ends the
+    /// request: `ATVM_RUN_END`, `--pid` or the quiet timeout do.
+    fn plan(&mut self, names: &[String], complete: bool, step: &mut Step) {
+        if self.state.planned_groups == names && self.state.plan_cut != complete {
+            return;
+        }
+        self.state.planned_groups = names.to_vec();
+        self.state.plan_cut = !complete;
+        step.transition(format!(
+            "{}: planned groups: {}",
+            self.state.build_name,
+            names.join(", ")
+        ));
+        if !complete {
+            step.warn(format!(
+                "ATVM_GROUPS announced more groups than the {} kept (at most {MAX_GROUPS}, from a line of at most {} KiB); the request ends at ATVM_RUN_END or after the hung timeout, not after group {}",
+                names.len(),
+                LINE_CAP / 1024,
+                names.len()
+            ));
+        }
     }
 
     /// `(Run Starting)`: it belongs to the open sub-run unless that one already had its own
@@ -136,7 +151,8 @@ impl Machine {
             .iter()
             .filter(|s| s.run.status.is_terminal())
             .count();
-        if planned > 0 && self.state.open_subrun().is_none() && ended >= planned {
+        let plan_done = planned > 0 && !self.state.plan_cut && ended >= planned;
+        if plan_done && self.state.open_subrun().is_none() {
             let status = self.aggregate_status();
             let why = format!("the last of {planned} planned groups ended");
             self.end_request(status, why, now, step);

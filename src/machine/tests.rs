@@ -61,7 +61,16 @@ fn group_end(n: &str, s: Status) -> In {
     })
 }
 fn plan(g: &[&str]) -> In {
-    Ev(Event::Groups(g.iter().map(|s| s.to_string()).collect()))
+    Ev(Event::Groups {
+        names: g.iter().map(|s| s.to_string()).collect(),
+        complete: true,
+    })
+}
+fn cut_plan(g: &[&str]) -> In {
+    Ev(Event::Groups {
+        names: g.iter().map(|s| s.to_string()).collect(),
+        complete: false,
+    })
 }
 
 struct Outcome {
@@ -398,6 +407,12 @@ fn categorized_endings() {
             Status::Failed, vec![Status::Terminated, Status::Completed], 1),
         ("second run start without result", vec![(1, Log), (3, start()), (4, start()), (5, passed())],
             Status::Running, vec![Status::Terminated, Status::Completed], 1),
+        ("a cut plan names groups but does not end the request", vec![(1, Log), (2, cut_plan(&["a"])), (3, start()), (4, passed()), (5, start()), (6, passed())],
+            Status::Running, vec![Status::Completed, Status::Completed], 2),
+        ("a cut plan: the run end ends it", vec![(1, Log), (2, cut_plan(&["a"])), (3, start()), (4, passed()), (5, Ev(Event::RunEnd(Status::Completed)))],
+            Status::Completed, vec![Status::Completed], 1),
+        ("a cut plan: quiet after a group ends it", vec![(1, Log), (2, cut_plan(&["a"])), (3, start()), (4, passed()), (4 + HOUR, Tick)],
+            Status::Completed, vec![Status::Completed], 1),
         ("late lines change nothing", vec![(1, Log), (3, start()), (4, passed()), (5, group_end("x", Status::Failed)), (6, failed())],
             Status::Running, vec![Status::Completed], 1),
     ];

@@ -14,7 +14,7 @@
 //! bit 1: custom rules, bit 2: one byte at a time instead of the cuts, bit 3: custom rules
 //! whose strings overlap (the other search path).
 
-use super::{Event, LINE_CAP, NAME_CAP, Scanner, strip_ansi};
+use super::{Event, LINE_CAP, MAX_GROUPS, NAME_CAP, Scanner, strip_ansi};
 use crate::build::{BuildState, Target};
 use crate::machine::Machine;
 use crate::model::Timestamp;
@@ -135,8 +135,8 @@ fn assert_bounded(ev: &Event) {
     ev.texts()
         .iter()
         .for_each(|s| bounded_text(s, "an event's text"));
-    if let Event::Groups(g) = ev {
-        assert!(g.len() <= 99, "{} planned groups", g.len());
+    if let Event::Groups { names, .. } = ev {
+        assert!(names.len() <= MAX_GROUPS, "{} planned groups", names.len());
     }
     if let Event::RunResult(r) = ev {
         assert!(r.failed_specs.len() <= 1000, "{}", r.failed_specs.len());

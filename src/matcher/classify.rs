@@ -8,7 +8,7 @@
 
 use super::compile::{Compiled, RuleSearch};
 use super::text::{clean_text, lossy, strip_from, strip_leading_timestamp};
-use super::{LINE_CAP, NAME_CAP};
+use super::{MAX_GROUPS, NAME_CAP};
 use crate::model::{Status, Tests};
 use crate::rules::{Category, Piece, Rules};
 
@@ -27,7 +27,9 @@ pub(crate) enum Event {
     /// The run failed before it started; the line says why.
     FailedToStart(String),
     /// `ATVM_GROUPS: a,b,c`.
-    Groups(Vec<String>),
+    /// `complete`: every announced group is listed (not more than `MAX_GROUPS`, and the
+    /// line was not cut at `LINE_CAP`).
+    Groups { names: Vec<String>, complete: bool },
     /// `ATVM_GROUP_START: name`.
     GroupStart(String),
     /// `ATVM_GROUP_END: name STATUS`.
@@ -58,7 +60,7 @@ impl Event {
             Event::FailedToStart(s) | Event::Terminated(s) | Event::Malformed(s) => vec![s],
             Event::GroupStart(s) => vec![s],
             Event::GroupEnd { name, .. } => vec![name],
-            Event::Groups(g) => g.iter().map(String::as_str).collect(),
+            Event::Groups { names, .. } => names.iter().map(String::as_str).collect(),
             Event::RunResult(r) => r
                 .failed_specs
                 .iter()
@@ -165,6 +167,8 @@ pub(crate) struct LineMatcher {
     /// Use `found` (one search per line); off: every rule searches on its own, as the
     /// fuzz property's reference does.
     one_pass: bool,
+    /// The current line was cut at `LINE_CAP`.
+    cut: bool,
 }
 
 impl LineMatcher {
@@ -174,8 +178,9 @@ impl LineMatcher {
             found: vec![None; c.strings.len()],
             c,
             summary: None,
-            buf: Vec::with_capacity(LINE_CAP),
+            buf: Vec::new(),
             one_pass: true,
+            cut: false,
         }
     }
 
@@ -193,8 +198,10 @@ impl LineMatcher {
         self.summary = None;
     }
 
-    /// Classifies one line (without its `\n`); `offset` is where the line starts.
-    pub fn line(&mut self, raw: &[u8], offset: u64) -> Option<Event> {
+    /// Classifies one line (without its `\n`); `offset` is where the line starts; `cut`:
+    /// the line was longer than `raw` (cut at `LINE_CAP`).
+    pub fn line(&mut self, raw: &[u8], offset: u64, cut: bool) -> Option<Event> {
+        self.cut = cut;
         let Some(first) = memchr::memchr2(0x1b, b'\r', raw) else {
             // Nothing to strip: the line is its own text, no copy.
             self.find_strings(raw);
@@ -369,16 +376,23 @@ impl LineMatcher {
         }
         if let Some(e) = self.rule_end(Category::Groups, text) {
             let list = lossy(&text[e..]).into_owned();
-            let groups: Vec<String> = list
+            let mut names = list
                 .split(',')
                 .map(|g| clean_text(g.as_bytes()))
-                .filter(|g| !g.is_empty())
-                .take(99)
-                .collect();
+                .filter(|g| !g.is_empty());
+            let mut groups: Vec<String> = names.by_ref().take(MAX_GROUPS).collect();
+            let complete = !self.cut && names.next().is_none();
+            if self.cut {
+                // The last name may be cut too.
+                groups.pop();
+            }
             return Some(if groups.is_empty() {
                 Event::Malformed(clean_text(text))
             } else {
-                Event::Groups(groups)
+                Event::Groups {
+                    names: groups,
+                    complete,
+                }
             });
         }
         if self.rule_end(Category::RunStarting, text).is_some() {

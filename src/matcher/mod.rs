@@ -17,8 +17,11 @@ pub(crate) use classify::{Event, RunResult};
 pub(crate) use scanner::Scanner;
 pub(crate) use text::strip_ansi;
 
-/// How much of one line is looked at. Summary rows are ~1 KiB with colour codes.
-pub(crate) const LINE_CAP: usize = 8192;
+/// How much of one line is looked at: summary rows are ~1 KiB with colour codes; a marker
+/// that carries data (`ATVM_GROUPS:` with many long names) needs its whole line.
+pub(crate) const LINE_CAP: usize = 64 * 1024;
+/// Most groups an `ATVM_GROUPS:` plan keeps (and most sub-runs a request holds).
+pub(crate) const MAX_GROUPS: usize = 999;
 /// Longest name (spec, group) kept from the log.
 pub(crate) const NAME_CAP: usize = 200;
 

@@ -1,6 +1,8 @@
 //! Streams a file's bytes through the line matcher, in chunks of any size.
 //!
-//! Lines are cut at `LINE_CAP` bytes for matching (never held whole). Outside a summary
+//! Lines end at `\n`, and at `\0`: a run of NULs is no part of any line (a writer that
+//! does not append leaves one after a copytruncate, before its next line). Lines are cut
+//! at `LINE_CAP` bytes for matching (never held whole). Outside a summary
 //! table only lines holding an anchor (see `rules::anchor`) can mean anything, so the
 //! scanner finds candidates in the raw buffer with Aho-Corasick instead of visiting every
 //! line; the same anchor test is applied to lines that arrive in pieces, so the decisions
@@ -17,6 +19,8 @@ pub(crate) struct Scanner {
     anchors: AnchorSearch,
     /// The start of an unfinished line (at most `LINE_CAP` bytes of it).
     pub(super) carry: Vec<u8>,
+    /// The unfinished line is longer than what `carry` holds.
+    carry_cut: bool,
     in_line: bool,
     /// Offset of the unfinished line.
     line_start: u64,
@@ -30,7 +34,8 @@ impl Scanner {
         Scanner {
             matcher: LineMatcher::new(rules),
             anchors,
-            carry: Vec::with_capacity(LINE_CAP),
+            carry: Vec::new(),
+            carry_cut: false,
             in_line: false,
             line_start: 0,
             pos: 0,
@@ -41,6 +46,7 @@ impl Scanner {
     pub fn reset(&mut self, offset: u64) {
         self.matcher.reset();
         self.carry.clear();
+        self.carry_cut = false;
         self.in_line = false;
         self.pos = offset;
         self.line_start = offset;
@@ -66,20 +72,32 @@ impl Scanner {
 
     fn push_carry(&mut self, bytes: &[u8]) {
         let room = LINE_CAP.saturating_sub(self.carry.len());
+        self.carry_cut |= bytes.len() > room;
         self.carry
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     /// One line; `hit` says the search already found an anchor in its first `LINE_CAP`
-    /// bytes (no need to look again).
-    fn line(&mut self, line: &[u8], offset: u64, hit: bool, out: &mut Vec<Event>) {
+    /// bytes (no need to look again); `cut`: the line went on beyond what is given.
+    fn line(&mut self, line: &[u8], offset: u64, hit: bool, cut: bool, out: &mut Vec<Event>) {
+        let cut = cut || line.len() > LINE_CAP;
         let line = &line[..line.len().min(LINE_CAP)];
         if !hit && !self.matcher.in_summary() && !self.anchors.is_match(line) {
             return;
         }
-        if let Some(ev) = self.matcher.line(line, offset) {
+        if let Some(ev) = self.matcher.line(line, offset, cut) {
             out.push(ev);
         }
+    }
+
+    /// The unfinished line, now finished.
+    fn carried_line(&mut self, out: &mut Vec<Event>) {
+        let carry = std::mem::take(&mut self.carry);
+        self.line(&carry, self.line_start, false, self.carry_cut, out);
+        self.carry = carry;
+        self.carry.clear();
+        self.carry_cut = false;
+        self.in_line = false;
     }
 
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Event>) {
@@ -87,24 +105,21 @@ impl Scanner {
         self.pos += chunk.len() as u64;
         let mut i = 0;
         if self.in_line {
-            let Some(nl) = memchr::memchr(b'\n', chunk) else {
+            let Some(nl) = line_end(chunk) else {
                 self.push_carry(chunk);
                 return;
             };
             self.push_carry(&chunk[..nl]);
-            let carry = std::mem::take(&mut self.carry);
-            self.line(&carry, self.line_start, false, out);
-            self.carry = carry;
-            self.carry.clear();
-            self.in_line = false;
+            self.carried_line(out);
             i = nl + 1;
         }
-        let end = memchr::memrchr(b'\n', &chunk[i..]).map_or(i, |r| i + r + 1);
+        let end = memchr::memrchr2(b'\n', 0, &chunk[i..]).map_or(i, |r| i + r + 1);
         while i < end {
             if self.matcher.in_summary() {
-                let nl =
-                    i + memchr::memchr(b'\n', &chunk[i..end]).expect("region ends with a newline");
-                self.line(&chunk[i..nl], base + i as u64, true, out);
+                let nl = i + line_end(&chunk[i..end]).expect("region ends with a line end");
+                if nl > i {
+                    self.line(&chunk[i..nl], base + i as u64, true, false, out);
+                }
                 i = nl + 1;
                 continue;
             }
@@ -112,15 +127,10 @@ impl Scanner {
                 break;
             };
             let (hit, hit_end) = (i + start, i + stop);
-            let ls = memchr::memrchr(b'\n', &chunk[i..hit]).map_or(i, |r| i + r + 1);
-            let nl =
-                hit + memchr::memchr(b'\n', &chunk[hit..end]).expect("region ends with a newline");
-            self.line(
-                &chunk[ls..nl],
-                base + ls as u64,
-                hit_end - ls <= LINE_CAP,
-                out,
-            );
+            let ls = memchr::memrchr2(b'\n', 0, &chunk[i..hit]).map_or(i, |r| i + r + 1);
+            let nl = hit + line_end(&chunk[hit..end]).expect("region ends with a line end");
+            let hit_in_cap = hit_end - ls <= LINE_CAP;
+            self.line(&chunk[ls..nl], base + ls as u64, hit_in_cap, false, out);
             i = nl + 1;
         }
         if end < chunk.len() {
@@ -133,11 +143,12 @@ impl Scanner {
     /// End of this file: an unfinished last line counts as a line.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         if self.in_line {
-            let carry = std::mem::take(&mut self.carry);
-            self.line(&carry, self.line_start, false, out);
-            self.carry = carry;
-            self.carry.clear();
-            self.in_line = false;
+            self.carried_line(out);
         }
     }
+}
+
+/// Where the first line in `bytes` ends (`\n` or `\0`).
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr2(b'\n', 0, bytes)
 }

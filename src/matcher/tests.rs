@@ -119,11 +119,10 @@ fn single_lines() {
         ),
         (
             "ATVM_GROUPS: linux, windows ,,solaris",
-            vec![Groups(vec![
-                "linux".into(),
-                "windows".into(),
-                "solaris".into(),
-            ])],
+            vec![Groups {
+                names: vec!["linux".into(), "windows".into(), "solaris".into()],
+                complete: true,
+            }],
         ),
         (
             "2026-11-22 10:00:00 ATVM_GROUP_START: windows 2022",
@@ -461,4 +460,56 @@ fn clean_text_never_exceeds_the_cap() {
         assert!(!out.ends_with(' '));
     }
     assert_eq!(clean_text(b"  two   words \t"), "two words");
+}
+
+fn groups_of(line: &str) -> (usize, bool) {
+    let evs = scan(format!("{line}\n").as_bytes());
+    match evs.as_slice() {
+        [Event::Groups { names, complete }] => (names.len(), *complete),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_plan_is_kept_whole_up_to_its_caps_and_says_when_it_was_cut() {
+    let names = |n: usize, len: usize| -> String {
+        (0..n)
+            .map(|i| format!("{i:03}{}", "g".repeat(len - 3)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    // 40 names of 210 characters: over 8 KiB, the old line cap.
+    assert_eq!(
+        groups_of(&format!("ATVM_GROUPS: {}", names(40, 210))),
+        (40, true)
+    );
+    assert_eq!(
+        groups_of(&format!("ATVM_GROUPS: {}", names(120, 8))),
+        (120, true)
+    );
+    let (n, complete) = groups_of(&format!("ATVM_GROUPS: {}", names(1200, 8)));
+    assert_eq!((n, complete), (MAX_GROUPS, false), "more than the plan cap");
+    let (n, complete) = groups_of(&format!("ATVM_GROUPS: {}", names(400, 200)));
+    assert!(!complete && n < 400, "a line over LINE_CAP: {n}");
+}
+
+#[test]
+fn a_run_of_nuls_is_no_part_of_any_line() {
+    // copytruncate with a writer that does not append: NULs up to its old offset, then
+    // its next line.
+    let mut bytes = b"  (Run Starting)\n".to_vec();
+    bytes.extend(vec![0u8; 3 * LINE_CAP]);
+    bytes.extend_from_slice(b"ATVM_RUN_END: FAILED\n");
+    let whole = scan(&bytes);
+    assert_eq!(
+        whole,
+        vec![Event::RunStarting, Event::RunEnd(Status::Failed)]
+    );
+    for size in [1, 7, 4096, LINE_CAP + 3] {
+        let mut s = Scanner::new(&Rules::default());
+        let mut out = Vec::new();
+        bytes.chunks(size).for_each(|c| s.feed(c, &mut out));
+        s.finish(&mut out);
+        assert_eq!(out, whole, "chunks of {size}");
+    }
 }

@@ -56,7 +56,7 @@ fn heading(st: &BuildState, t: Target) -> String {
     if let Target::Subrun(i) = t {
         let s = &st.subruns[i];
         let name = safe(&s.name, 120);
-        if st.planned_groups.is_empty() {
+        if st.planned_groups.is_empty() || st.plan_cut {
             head.push_str(&format!(" · group {}: {name}", s.index));
         } else {
             let total = st.planned_groups.len().max(st.subruns.len());
