@@ -17,12 +17,16 @@ pub(crate) struct Progress {
 }
 
 /// Where the follower stands in the log: the byte to read next (see
-/// `Scanner::resume_offset`) of the file identified by device and inode.
+/// `Scanner::resume_offset`) of the file identified by device and inode, and that file's
+/// fingerprint there (device and inode alone are no identity: a file replaced while no
+/// watcher ran can get the freed inode number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LogPosition {
     pub offset: u64,
     pub dev: u64,
     pub inode: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,6 +92,7 @@ mod tests {
             offset,
             dev: id.dev,
             inode: id.ino,
+            fingerprint: None,
         })
     }
 

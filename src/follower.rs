@@ -31,6 +31,9 @@ pub(crate) trait Sink {
     /// A file was opened; reading starts at `from`. `mtime` is its last modification.
     fn opened(&mut self, from: u64, mtime: SystemTime);
     fn bytes(&mut self, chunk: &[u8]);
+    /// The held file grew; `mtime` is its last modification after the bytes were read
+    /// (when it grew, not when it was read: a restart reads some bytes again).
+    fn grew(&mut self, mtime: SystemTime);
     /// The held file was truncated: it is read again from 0.
     fn truncated(&mut self);
     /// The held file was read to its end and closed (rotated away or deleted).
@@ -135,6 +138,7 @@ impl Follower {
                 Err(e) => f.fall_back(format!("inotify is not available: {}", io_kind_text(&e))),
             }
         }
+        f.fall_back_if_symlinked();
         if let Some(kind) = f
             .nearest_existing(&f.dir)
             .and_then(|p| crate::sys::network_fs(&p))
@@ -163,6 +167,23 @@ impl Follower {
                 self.poll_interval
             );
             self.polling = Some(why);
+        }
+    }
+
+    /// `tail -F` follows the name through symbolic links; inotify would watch the link's
+    /// directory, not its target's, and miss a target deleted and re-created, appearing
+    /// late, or a directory link re-pointed. So such a path is polled, and said so.
+    fn fall_back_if_symlinked(&mut self) {
+        if self.watches.is_none() {
+            return;
+        }
+        let link = self
+            .path
+            .ancestors()
+            .find(|a| std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink()));
+        if let Some(link) = link {
+            let why = format!("{} is a symbolic link", link.display());
+            self.fall_back(why);
         }
     }
 
@@ -357,6 +378,7 @@ impl Follower {
         if !self.following {
             return Ok(());
         }
+        self.fall_back_if_symlinked();
         self.arm_dir();
         for _ in 0..64 {
             let held = match &self.open {
@@ -380,13 +402,11 @@ impl Follower {
                         dev: m.dev(),
                         ino: m.ino(),
                     };
-                    let from = if self
-                        .resume
-                        .is_some_and(|r| r.dev == id.dev && r.inode == id.ino)
-                    {
-                        from
-                    } else {
-                        0
+                    let from = match self.resume {
+                        Some(r) if r.dev == id.dev && r.inode == id.ino => {
+                            self.vetted_resume(&file, r, from)
+                        }
+                        _ => 0,
                     };
                     file.seek(SeekFrom::Start(from))?;
                     self.resume = None;
@@ -417,15 +437,53 @@ impl Follower {
         Ok(())
     }
 
+    /// `from`, the saved position of a file with the same device and inode, if the file
+    /// is still the one it was taken from: its fingerprint matches (a file replaced while
+    /// no watcher ran can get the freed inode number again). Else 0, and said so.
+    fn vetted_resume(&self, file: &File, saved: LogPosition, from: u64) -> u64 {
+        let Some(want) = saved.fingerprint else {
+            // Saved by a version without fingerprints: the identity is all there is.
+            return from;
+        };
+        if fingerprint(file, from).is_ok_and(|f| f == want) {
+            return from;
+        }
+        log::info!(
+            "{}: {} is not the file the saved position was taken from (its bytes differ); reading it from the start",
+            self.label,
+            self.path.display()
+        );
+        0
+    }
+
+    /// Where a restart would resume: the held file's identity, `offset` and its
+    /// fingerprint there; `None` when no file is held.
+    pub fn position(&self, offset: u64) -> Option<LogPosition> {
+        let o = self.open.as_ref()?;
+        Some(LogPosition {
+            offset,
+            dev: o.id.dev,
+            inode: o.id.ino,
+            fingerprint: fingerprint(&o.file, offset).ok(),
+        })
+    }
+
     fn read_to_end(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         let Some(o) = self.open.as_mut() else {
             return Ok(());
         };
+        let mut grew = false;
         loop {
             match o.file.read(&mut self.buf) {
-                Ok(0) => return Ok(()),
+                Ok(0) => {
+                    if grew {
+                        sink.grew(o.file.metadata()?.modified()?);
+                    }
+                    return Ok(());
+                }
                 Ok(n) => {
                     o.pos += n as u64;
+                    grew = true;
                     sink.bytes(&self.buf[..n]);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -433,9 +491,26 @@ impl Follower {
             }
         }
     }
+}
 
-    /// The file being read, if any.
-    pub fn current(&self) -> Option<FileId> {
-        self.open.as_ref().map(|o| o.id)
+/// Bytes hashed at each end of a fingerprint.
+const FINGERPRINT_WINDOW: u64 = 4096;
+
+/// A file's fingerprint at `offset`: FNV-1a (stable across versions, unlike std's hasher)
+/// of its first and its last up to 4 KiB before `offset`. What log shippers do (Vector's
+/// file source checksums a file's first bytes), plus the bytes right before the position,
+/// which a new run's log would not share even if it starts with the same lines.
+fn fingerprint(file: &File, offset: u64) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let head = offset.min(FINGERPRINT_WINDOW);
+    let tail_start = offset.saturating_sub(FINGERPRINT_WINDOW);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (start, len) in [(0, head), (tail_start, offset - tail_start)] {
+        let mut buf = vec![0; len as usize];
+        file.read_exact_at(&mut buf, start)?;
+        for b in buf {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
+    Ok(h)
 }

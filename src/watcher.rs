@@ -9,7 +9,7 @@
 //! Mattermost's `ok` and the marker is the one window where a restart posts again
 //! (README.md, "Delivery").
 
-use crate::build::{BuildState, LogPosition, Target};
+use crate::build::{BuildState, Target};
 use crate::config::{Request, WatchConfig, format_duration};
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
@@ -76,10 +76,14 @@ impl Sink for Core {
     }
 
     fn bytes(&mut self, chunk: &[u8]) {
-        self.machine.activity(SystemTime::now());
-        self.dirty = true;
         self.scanner.feed(chunk, &mut self.events);
         self.apply_events();
+    }
+
+    fn grew(&mut self, mtime: SystemTime) {
+        self.machine.activity(SystemTime::now(), mtime);
+        // The position moved.
+        self.dirty = true;
     }
 
     fn truncated(&mut self) {
@@ -238,6 +242,7 @@ impl Watcher {
         let step = self.core.machine.tick(SystemTime::now());
         self.core.apply(step);
         if self.state().finished() {
+            self.note_position();
             self.follower.stop_following();
             self.pid = None;
         }
@@ -331,8 +336,17 @@ impl Watcher {
         self.save_locked()
     }
 
+    /// Records where a restart would resume (while the log is held).
+    fn note_position(&mut self) {
+        let offset = self.core.scanner.resume_offset();
+        if let Some(p) = self.follower.position(offset) {
+            self.core.machine.state.log_position = Some(p);
+        }
+    }
+
     /// Call with the state lock held.
     fn save_locked(&mut self) -> Result<()> {
+        self.note_position();
         self.bd.save(&self.core.machine.state)?;
         self.saved_finished = self.state().finished();
         self.core.dirty = false;
@@ -368,15 +382,9 @@ impl Watcher {
     }
 
     fn follow(&mut self) -> Result<()> {
-        let res = self.follower.step(&mut self.core);
-        if let Some(id) = self.follower.current() {
-            self.core.machine.state.log_position = Some(LogPosition {
-                offset: self.core.scanner.resume_offset(),
-                dev: id.dev,
-                inode: id.ino,
-            });
-        }
-        res.map_err(|e| Error::other(format!("reading {}: {e}", self.cfg.log_file.display())))
+        self.follower
+            .step(&mut self.core)
+            .map_err(|e| Error::other(format!("reading {}: {e}", self.cfg.log_file.display())))
     }
 
     /// `--pid` exited: read what is left of the log, then decide.

@@ -135,9 +135,14 @@ impl Machine {
         self.done(step, now)
     }
 
-    /// New bytes arrived in the log.
-    pub fn activity(&mut self, now: SystemTime) {
-        self.state.last_activity_at = Some(Timestamp(now));
+    /// The log grew; `mtime` is its last modification. Activity is when the log grew, not
+    /// when it was read (a restart reads again what was not saved yet), and never later
+    /// than now (a clock ahead on a network file system).
+    pub fn activity(&mut self, now: SystemTime, mtime: SystemTime) {
+        let at = mtime.min(now);
+        if self.state.last_activity_at.is_none_or(|known| at > known.0) {
+            self.state.last_activity_at = Some(Timestamp(at));
+        }
     }
 
     pub fn event(&mut self, ev: &Event, now: SystemTime) -> Step {

@@ -95,7 +95,7 @@ fn drive(categorize: bool, hung: Option<u64>, inputs: &[(u64, In)]) -> Outcome {
             Ev(e) => m.event(e, now),
             Tick => m.tick(now),
             Activity => {
-                m.activity(now);
+                m.activity(now, now);
                 Step::default()
             }
             Pid => m.pid_exited(now),

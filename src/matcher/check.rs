@@ -203,7 +203,7 @@ fn feed(case: &Case, rules: &Rules, chunks: &[&[u8]], one_pass: bool) -> Outcome
     for chunk in chunks {
         scanner.feed(chunk, &mut batch);
         assert_scanner_bounded(&scanner);
-        machine.activity(now);
+        machine.activity(now, now);
         for ev in &batch {
             assert_bounded(ev);
             posts.extend(machine.event(ev, now).posts);
