@@ -1,11 +1,13 @@
 //! `make bench`: measures the release musl binary side by side in one run and prints one
 //! table (README.md, "Performance"): detection latency with inotify and with forced polling,
 //! idle CPU, catch-up over a 1 GiB Cypress-shaped log against `grep -F -c` and `wc -l`,
-//! peak RSS, binary size and `--help` start-up. A benchmark, not a test: it reports and
+//! catch-up over a dense 256 MiB log (a `Running:` line every ~2 KiB), peak RSS of both,
+//! binary size and `--help` start-up. A benchmark, not a test: it reports and
 //! marks goals, it does not fail on them.
 //!
 //! Knobs for quick local runs: `ATVM_BENCH_IDLE_SECS` (60), `ATVM_BENCH_RUNS` (30),
-//! `ATVM_BENCH_CATCHUP_MIB` (1024), `ATVM_BENCH_BIN` (the release musl binary).
+//! `ATVM_BENCH_CATCHUP_MIB` (1024), `ATVM_BENCH_DENSE_MIB` (256), `ATVM_BENCH_BIN` (the
+//! release musl binary).
 //! `ATVM_BENCH_SCAN=FILE` only times the library's Scanner over FILE in this process (a
 //! profiling aid: `perf record` it). Everything it talks to is on 127.0.0.1.
 
@@ -403,23 +405,53 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     Ok(out.written)
 }
 
-/// The 1 GiB log, generated once into target/bench/.
-fn catchup_log(mib: u64) -> PathBuf {
+/// A log generated once into target/bench/ as `<name>.log`; `<name>.done` holds what
+/// `make` returned (its size, and for the dense log its number of progress lines).
+fn cached_log(
+    name: &str,
+    make: impl FnOnce(&Path) -> std::io::Result<String>,
+) -> (PathBuf, String) {
     let dir = Path::new(MANIFEST).join("target/bench");
     fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("catchup-{mib}MiB-v{GEN_VERSION}.log"));
+    let path = dir.join(format!("{name}.log"));
     let stamp = path.with_extension("done");
     if !stamp.exists() {
         note(&format!("generating {} (once)", path.display()));
         let t = Instant::now();
-        let n = generate(&path, mib << 20).unwrap();
-        fs::write(&stamp, n.to_string()).unwrap();
+        let what = make(&path).unwrap();
+        fs::write(&stamp, &what).unwrap();
         note(&format!(
-            "generated {n} bytes in {:.1} s",
+            "generated {what} in {:.1} s",
             t.elapsed().as_secs_f64()
         ));
     }
-    path
+    let what = fs::read_to_string(&stamp).unwrap();
+    (path, what)
+}
+
+/// The 1 GiB log.
+fn catchup_log(mib: u64) -> PathBuf {
+    cached_log(&format!("catchup-{mib}MiB-v{GEN_VERSION}"), |p| {
+        generate(p, mib << 20).map(|n| format!("{n} bytes"))
+    })
+    .0
+}
+
+const DENSE_VERSION: u32 = 1;
+
+/// The dense log (a `Running:` line every ~2 KiB, ending FAILED) and its number of progress
+/// lines.
+fn dense_log(mib: u64) -> (PathBuf, u64) {
+    let (path, what) = cached_log(&format!("dense-{mib}MiB-v{DENSE_VERSION}"), |p| {
+        support::edges::write_dense_log(p, mib << 20, true)
+            .map(|d| format!("{} bytes, {} progress lines", d.bytes, d.progress_lines))
+    });
+    let events = what
+        .split(", ")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (path, events)
 }
 
 struct Catchup {
@@ -576,8 +608,10 @@ fn main() {
     let idle_secs = env_num("ATVM_BENCH_IDLE_SECS", 60);
     let runs = env_num("ATVM_BENCH_RUNS", 30) as usize;
     let mib = env_num("ATVM_BENCH_CATCHUP_MIB", 1024);
+    let dense_mib = env_num("ATVM_BENCH_DENSE_MIB", 256);
 
     let log = catchup_log(mib);
+    let (dense, dense_events) = dense_log(dense_mib);
     note(&format!(
         "idle watchers started; measuring for {idle_secs} s meanwhile"
     ));
@@ -590,6 +624,8 @@ fn main() {
     let help = help_startup(&bin, 50);
     note("catch-up");
     let cu = catchup(&bin, &log, 5);
+    note("catch-up, dense log");
+    let dn = catchup(&bin, &dense, 5);
     let (ticks, idle_took) = idle_finish(idle, idle_secs);
     let size = fs::metadata(&bin).unwrap().len();
 
@@ -676,6 +712,33 @@ fn main() {
                 cu.rss_floor_kib as f64 / 1024.0
             ),
             format!("≤ 4 MiB: {}", mark(cu.peak_rss_kib <= 4096)),
+        ],
+        [
+            format!(
+                "catch-up, dense log {:.0} MiB ({dense_events} `Running:` lines) → post",
+                dn.size as f64 / (1u64 << 20) as f64
+            ),
+            format!(
+                "{:.3} s · {:.0} MB/s (CPU {:.3} s)",
+                dn.watcher.as_secs_f64(),
+                mbps(dn.size, dn.watcher),
+                dn.cpu.as_secs_f64()
+            ),
+            format!(
+                "reported ({:.1}× grep {:.3} s, wc -l {:.3} s)",
+                mbps(dn.size, dn.watcher) / mbps(dn.size, dn.grep),
+                dn.grep.as_secs_f64(),
+                dn.wc.as_secs_f64()
+            ),
+        ],
+        [
+            "peak RSS during the dense catch-up (ru_maxrss)".into(),
+            format!(
+                "{:.2} MiB (spawner floor {:.2} MiB)",
+                dn.peak_rss_kib as f64 / 1024.0,
+                dn.rss_floor_kib as f64 / 1024.0
+            ),
+            format!("≤ 4 MiB: {}", mark(dn.peak_rss_kib <= 4096)),
         ],
         [
             "static binary size".into(),

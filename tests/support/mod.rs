@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cypress;
+pub mod edges;
 pub mod fleet;
 pub mod mattermost;
 
