@@ -1,7 +1,81 @@
 //! Keeping the webhook secret out of everything the program writes. The webhook URL is
 //! never printed, logged, stored or posted: error texts from the HTTP stack are scrubbed
 //! with `Webhook::scrub` (config.rs), and text taken from the run's log, which is stored,
-//! logged and posted, has every Mattermost hook URL cut to its scheme and host here.
+//! logged and posted, goes through a `Redactor`: every Mattermost hook URL is cut to its
+//! scheme and host, and the configured webhook's own value, whatever its shape, is
+//! removed (the whole URL, its path, its long path segments and query values).
+
+/// Secret parts shorter than this are not looked for on their own (they would match
+/// ordinary words); they are still removed as part of the URL or its path.
+const MIN_SECRET: usize = 12;
+
+/// Removes secrets from text taken from the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Redactor {
+    /// What to replace, longest first, and with what.
+    secrets: Vec<(String, String)>,
+}
+
+impl Redactor {
+    /// A redactor for the configured webhook `url` (`None`: hook URLs only).
+    pub fn for_webhook(url: Option<&str>) -> Redactor {
+        let Some(url) = url else {
+            return Redactor::default();
+        };
+        let mut secrets = Vec::new();
+        let shown = redact_url(url).unwrap_or_else(|| "…".into());
+        secrets.push((url.to_string(), shown));
+        if let Some(path_at) = url
+            .find("://")
+            .and_then(|i| url[i + 3..].find(['/', '?']).map(|j| i + 3 + j))
+        {
+            let rest = &url[path_at..];
+            if rest.len() > 1 {
+                secrets.push((rest.to_string(), "/…".into()));
+            }
+            let parts = rest.split(['/', '?', '&', '=', '#']);
+            secrets.extend(
+                parts
+                    .filter(|p| p.len() >= MIN_SECRET)
+                    .map(|p| (p.to_string(), "…".into())),
+            );
+        }
+        secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    /// `text` without hook URLs and without any part of the configured webhook; a text
+    /// that ends in the beginning of a secret (a line cut in its middle) loses that end.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = redact_hook_urls(text);
+        for (secret, shown) in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), shown);
+            }
+        }
+        // A piece of a line (cut at the line cap, or one row of a wrapped name) can hold
+        // the start or the end of a secret.
+        for (secret, _) in &self.secrets {
+            let min = MIN_SECRET.min(secret.len());
+            let head = (min..secret.len())
+                .rev()
+                .find(|&k| secret.is_char_boundary(k) && out.ends_with(&secret[..k]));
+            if let Some(k) = head {
+                out.truncate(out.len() - k);
+                out.push('…');
+            }
+            let tail = (min..secret.len()).rev().find(|&k| {
+                let at = secret.len() - k;
+                secret.is_char_boundary(at) && out.starts_with(&secret[at..])
+            });
+            if let Some(k) = tail {
+                out.replace_range(..k, "…");
+            }
+        }
+        out
+    }
+}
 
 /// `scheme://host[:port]` of a valid http(s) URL with a host, or `None`.
 pub(crate) fn redact_url(url: &str) -> Option<String> {
@@ -26,7 +100,7 @@ pub(crate) fn redact_url(url: &str) -> Option<String> {
 
 /// Redacts every Mattermost incoming-webhook URL (`scheme://host/hooks/<id>`) in `text` to
 /// its scheme and host.
-pub(crate) fn redact_hook_urls(text: &str) -> String {
+fn redact_hook_urls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
@@ -70,6 +144,32 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(redact_hook_urls(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn the_configured_webhook_is_removed_whatever_its_shape() {
+        let url = "http://127.0.0.1:8065/custom/Zq81secretHookValue?token=abcdefghijklmnop";
+        let r = Redactor::for_webhook(Some(url));
+        #[rustfmt::skip]
+        let cases = [
+            (format!("post to {url} failed"), "post to http://127.0.0.1:8065 failed"),
+            ("path /custom/Zq81secretHookValue?token=abcdefghijklmnop here".into(), "path /… here"),
+            ("the id Zq81secretHookValue alone".into(), "the id … alone"),
+            ("token=abcdefghijklmnop".into(), "token=…"),
+            ("cut at the end: Zq81secretHo".into(), "cut at the end: …"),
+            ("1secretHookValue: the rest of a wrapped row".into(), "…: the rest of a wrapped row"),
+            ("short words stay: custom token 127.0.0.1".into(), "short words stay: custom token 127.0.0.1"),
+        ];
+        for (text, want) in cases {
+            let got = r.redact(&text);
+            assert_eq!(got, want, "{text}");
+            assert!(!got.contains("secretHook") && !got.contains("abcdefghijklmnop"));
+        }
+        let none = Redactor::for_webhook(None);
+        assert_eq!(
+            none.redact("https://h/hooks/abc and Zq81secretHookValue"),
+            "https://h and Zq81secretHookValue"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub use crate::matcher::check::{Case, check};
 
 use crate::matcher::Scanner;
+use crate::redact::Redactor;
 use crate::rules::Rules;
 use std::io::{self, Read};
 
@@ -16,7 +17,7 @@ pub fn default_anchors() -> Vec<String> {
 /// Scans everything `r` yields with the default rules, in 256 KiB reads; returns the bytes
 /// read and the events found (the bench's in-process scan).
 pub fn scan(mut r: impl Read) -> io::Result<(u64, usize)> {
-    let mut s = Scanner::new(&Rules::default());
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
     let (mut buf, mut out) = (vec![0u8; 256 * 1024], Vec::new());
     let (mut bytes, mut events) = (0u64, 0usize);
     loop {

@@ -18,6 +18,7 @@ use crate::machine::{CancelOutcome, Level, Machine, Step};
 use crate::matcher::{Event, Scanner};
 use crate::message::{self, Context};
 use crate::outbox::{Outbox, Retry};
+use crate::redact::Redactor;
 use crate::rules::Rules;
 use crate::state::BuildDir;
 use crate::sys::{self, PidWatch, Signals};
@@ -155,9 +156,10 @@ impl Watcher {
             .clone()
             .filter(|_| !cfg.dry_run)
             .map(|w| Poster::new(w, cfg.advanced.http_timeout));
+        let redactor = Redactor::for_webhook(cfg.webhook.as_ref().map(|w| w.url()));
         let core = Core {
             machine: Machine::new(st, cfg.start_timeout, cfg.hung_timeout),
-            scanner: Scanner::new(rules),
+            scanner: Scanner::new(rules, redactor),
             outbox: Outbox::new(cfg.advanced.retry),
             events: Vec::new(),
             dirty: true,

@@ -190,7 +190,7 @@ fn strip_ansi_reference(raw: &[u8]) -> Vec<u8> {
 
 fn feed(case: &Case, rules: &Rules, chunks: &[&[u8]], one_pass: bool) -> Outcome {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let mut scanner = Scanner::new(rules);
+    let mut scanner = Scanner::new(rules, crate::redact::Redactor::default());
     scanner.matcher.set_one_pass(one_pass);
     let mut machine = Machine::new(
         BuildState::new("fuzz", case.categorize, "/tmp/fuzz.log", Timestamp(now)),

@@ -10,6 +10,7 @@ use super::compile::{Compiled, RuleSearch};
 use super::text::{clean_text, lossy, strip_from, strip_leading_timestamp};
 use super::{MAX_GROUPS, NAME_CAP};
 use crate::model::{Status, Tests};
+use crate::redact::Redactor;
 use crate::rules::{Category, Piece, Rules};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +84,7 @@ fn split_progress(s: &str) -> Option<(&str, u32, u32)> {
 
 /// The numbers of a summary footer after its marker: `[(P%)] duration tests passing
 /// failing pending skipped`, `-` meaning 0.
-fn footer_counts(rest: &[u8]) -> (Option<Tests>, Option<String>) {
+fn footer_counts(rest: &[u8], redactor: &Redactor) -> (Option<Tests>, Option<String>) {
     let text = lossy(rest);
     let mut toks: Vec<&str> = text.split_whitespace().collect();
     if toks
@@ -100,7 +101,7 @@ fn footer_counts(rest: &[u8]) -> (Option<Tests>, Option<String>) {
         .map(|t| if *t == "-" { Some(0) } else { t.parse().ok() })
         .collect();
     let Some(n) = nums else { return (None, None) };
-    let duration = (toks.len() >= 6).then(|| clean_text(toks[toks.len() - 6].as_bytes()));
+    let duration = (toks.len() >= 6).then(|| clean_text(toks[toks.len() - 6].as_bytes(), redactor));
     (
         Some(Tests {
             total: n[0],
@@ -145,6 +146,18 @@ fn match_count_pattern(pieces: &[Piece], hay: &[u8]) -> Option<usize> {
     None
 }
 
+/// Most bytes of a spec name kept raw from the summary table's rows, before cleaning.
+const RAW_NAME_CAP: usize = 4 * NAME_CAP;
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn capped(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 const BOX_V: &str = "│";
 const MARK_FAIL: &str = "✖";
 const MARK_PASS: &str = "✔";
@@ -169,10 +182,11 @@ pub(crate) struct LineMatcher {
     one_pass: bool,
     /// The current line was cut at `LINE_CAP`.
     cut: bool,
+    redactor: Redactor,
 }
 
 impl LineMatcher {
-    pub fn new(rules: &Rules) -> Self {
+    pub fn new(rules: &Rules, redactor: Redactor) -> Self {
         let c = Compiled::new(rules);
         LineMatcher {
             found: vec![None; c.strings.len()],
@@ -181,6 +195,7 @@ impl LineMatcher {
             buf: Vec::new(),
             one_pass: true,
             cut: false,
+            redactor,
         }
     }
 
@@ -297,12 +312,15 @@ impl LineMatcher {
         } else {
             return None;
         };
-        let (tests, duration) = footer_counts(&text[end..]);
+        let (tests, duration) = footer_counts(&text[end..], &self.redactor);
         let failed_specs = self
             .summary
             .take()
             .map(|s| s.failed_specs)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .iter()
+            .map(|raw| clean_text(raw.as_bytes(), &self.redactor))
+            .collect();
         Some(RunResult {
             status,
             tests,
@@ -326,10 +344,12 @@ impl LineMatcher {
         };
         let inner = s[first + BOX_V.len()..last].trim();
         let name_part = |t: &str| t.split("  ").next().unwrap_or("").trim().to_string();
+        // Names are kept raw until the footer: a wrapped name is joined first and cleaned
+        // once, so that a secret split over rows is still found whole.
         if let Some(rest) = inner.strip_prefix(MARK_FAIL) {
-            let name = name_part(rest.trim_start());
             if sum.failed_specs.len() < 1000 {
-                sum.failed_specs.push(clean_text(name.as_bytes()));
+                sum.failed_specs
+                    .push(capped(&name_part(rest.trim_start()), RAW_NAME_CAP));
                 sum.in_failed_row = true;
             }
         } else if inner.starts_with(MARK_PASS) || inner.starts_with('-') {
@@ -338,10 +358,8 @@ impl LineMatcher {
             && !inner.is_empty()
             && let Some(last) = sum.failed_specs.last_mut()
         {
-            let more = clean_text(name_part(inner).as_bytes());
-            if last.len() + more.len() <= NAME_CAP {
-                last.push_str(&more);
-            }
+            let room = RAW_NAME_CAP.saturating_sub(last.len());
+            last.push_str(&capped(&name_part(inner), room));
         }
         true
     }
@@ -349,27 +367,27 @@ impl LineMatcher {
     fn marker(&self, text: &[u8]) -> Option<Event> {
         let c = &self.c;
         if let Some(e) = self.rule_end(Category::RunEnd, text) {
-            let word = clean_text(&text[e..]);
+            let word = clean_text(&text[e..], &self.redactor);
             return Some(match Status::parse_terminal(&word) {
                 Some(s) => Event::RunEnd(s),
-                None => Event::Malformed(clean_text(text)),
+                None => Event::Malformed(clean_text(text, &self.redactor)),
             });
         }
         if let Some(e) = self.rule_end(Category::GroupEnd, text) {
-            let rest = clean_text(&text[e..]);
+            let rest = clean_text(&text[e..], &self.redactor);
             let (name, word) = rest.rsplit_once(' ').unwrap_or(("", rest.as_str()));
             return Some(match Status::parse_terminal(word) {
                 Some(status) => Event::GroupEnd {
                     name: name.trim().to_string(),
                     status,
                 },
-                None => Event::Malformed(clean_text(text)),
+                None => Event::Malformed(clean_text(text, &self.redactor)),
             });
         }
         if let Some(e) = self.rule_end(Category::GroupStart, text) {
-            let name = clean_text(&text[e..]);
+            let name = clean_text(&text[e..], &self.redactor);
             return Some(if name.is_empty() {
-                Event::Malformed(clean_text(text))
+                Event::Malformed(clean_text(text, &self.redactor))
             } else {
                 Event::GroupStart(name)
             });
@@ -378,7 +396,7 @@ impl LineMatcher {
             let list = lossy(&text[e..]).into_owned();
             let mut names = list
                 .split(',')
-                .map(|g| clean_text(g.as_bytes()))
+                .map(|g| clean_text(g.as_bytes(), &self.redactor))
                 .filter(|g| !g.is_empty());
             let mut groups: Vec<String> = names.by_ref().take(MAX_GROUPS).collect();
             let complete = !self.cut && names.next().is_none();
@@ -387,7 +405,7 @@ impl LineMatcher {
                 groups.pop();
             }
             return Some(if groups.is_empty() {
-                Event::Malformed(clean_text(text))
+                Event::Malformed(clean_text(text, &self.redactor))
             } else {
                 Event::Groups {
                     names: groups,
@@ -399,10 +417,10 @@ impl LineMatcher {
             return Some(Event::RunStarting);
         }
         if self.rule_end(Category::FailedToStart, text).is_some() {
-            return Some(Event::FailedToStart(clean_text(text)));
+            return Some(Event::FailedToStart(clean_text(text, &self.redactor)));
         }
         if self.rule_end(Category::TerminatedContains, text).is_some() {
-            return Some(Event::Terminated(clean_text(text)));
+            return Some(Event::Terminated(clean_text(text, &self.redactor)));
         }
         if c.rules(Category::TerminatedLines)
             .iter()
@@ -415,7 +433,7 @@ impl LineMatcher {
                 .iter()
                 .any(|r| r.finder.needle() == bare.as_bytes())
             {
-                return Some(Event::Terminated(clean_text(text)));
+                return Some(Event::Terminated(clean_text(text, &self.redactor)));
             }
         }
         if let Some(e) = self.rule_end(Category::Progress, text) {
@@ -424,7 +442,7 @@ impl LineMatcher {
                 return Some(Event::Progress {
                     index,
                     total,
-                    spec: clean_text(spec.as_bytes()),
+                    spec: clean_text(spec.as_bytes(), &self.redactor),
                 });
             }
         }

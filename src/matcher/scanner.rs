@@ -11,6 +11,7 @@
 use super::classify::LineMatcher;
 use super::compile::AnchorSearch;
 use super::{Event, LINE_CAP};
+use crate::redact::Redactor;
 use crate::rules::Rules;
 
 /// Streams a file's bytes through the matcher, in chunks of any size.
@@ -29,10 +30,11 @@ pub(crate) struct Scanner {
 }
 
 impl Scanner {
-    pub fn new(rules: &Rules) -> Scanner {
+    /// `redactor` removes secrets from every text the events carry.
+    pub fn new(rules: &Rules, redactor: Redactor) -> Scanner {
         let anchors = AnchorSearch::new(&rules.anchors());
         Scanner {
-            matcher: LineMatcher::new(rules),
+            matcher: LineMatcher::new(rules, redactor),
             anchors,
             carry: Vec::new(),
             carry_cut: false,

@@ -4,6 +4,7 @@
 use super::text::{clean_text, strip_leading_timestamp};
 use super::*;
 use crate::model::{Status, Tests};
+use crate::redact::Redactor;
 use crate::rules::Rules;
 
 #[path = "../../tests/support/cypress.rs"]
@@ -11,7 +12,7 @@ mod cypress;
 use cypress::{Spec, Style};
 
 fn scan(bytes: &[u8]) -> Vec<Event> {
-    let mut s = Scanner::new(&Rules::default());
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
     let mut out = Vec::new();
     s.feed(bytes, &mut out);
     s.finish(&mut out);
@@ -19,7 +20,7 @@ fn scan(bytes: &[u8]) -> Vec<Event> {
 }
 
 fn scan_chunked(bytes: &[u8], sizes: &mut impl FnMut() -> usize) -> Vec<Event> {
-    let mut s = Scanner::new(&Rules::default());
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -385,7 +386,7 @@ fn long_lines_and_binary_noise_are_bounded() {
     let whole = scan(&bytes);
     assert_eq!(whole.first(), Some(&Event::RunStarting));
     assert_eq!(results(&whole).len(), 1);
-    let mut s = Scanner::new(&Rules::default());
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
     let mut out = Vec::new();
     for c in bytes.chunks(777) {
         s.feed(c, &mut out);
@@ -400,7 +401,7 @@ fn long_lines_and_binary_noise_are_bounded() {
 
 #[test]
 fn resume_offset_points_at_unfinished_work() {
-    let mut s = Scanner::new(&Rules::default());
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
     let mut out = Vec::new();
     s.feed(b"line one\npartial", &mut out);
     assert_eq!(s.resume_offset(), 9);
@@ -425,7 +426,7 @@ fn custom_rules_change_what_is_recognised() {
         "t",
     )
     .unwrap();
-    let mut s = Scanner::new(&rules);
+    let mut s = Scanner::new(&rules, Redactor::default());
     let mut out = Vec::new();
     s.feed(
         b"Killed\nAborted\n  (Run Finished)\n  Everything green   00:01  3  3  -  -  -\n",
@@ -451,7 +452,7 @@ fn clean_text_never_exceeds_the_cap() {
         format!("{} z", "y".repeat(199)),
     ];
     for text in texts {
-        let out = clean_text(text.as_bytes());
+        let out = clean_text(text.as_bytes(), &Redactor::default());
         assert!(
             out.chars().count() <= NAME_CAP,
             "{} chars",
@@ -459,7 +460,10 @@ fn clean_text_never_exceeds_the_cap() {
         );
         assert!(!out.ends_with(' '));
     }
-    assert_eq!(clean_text(b"  two   words \t"), "two words");
+    assert_eq!(
+        clean_text(b"  two   words \t", &Redactor::default()),
+        "two words"
+    );
 }
 
 fn groups_of(line: &str) -> (usize, bool) {
@@ -506,10 +510,33 @@ fn a_run_of_nuls_is_no_part_of_any_line() {
         vec![Event::RunStarting, Event::RunEnd(Status::Failed)]
     );
     for size in [1, 7, 4096, LINE_CAP + 3] {
-        let mut s = Scanner::new(&Rules::default());
+        let mut s = Scanner::new(&Rules::default(), Redactor::default());
         let mut out = Vec::new();
         bytes.chunks(size).for_each(|c| s.feed(c, &mut out));
         s.finish(&mut out);
         assert_eq!(out, whole, "chunks of {size}");
+    }
+}
+
+#[test]
+fn a_secret_in_a_wrapped_spec_name_is_redacted_whole() {
+    let url = "http://127.0.0.1:8065/custom/Zq81secretHookValueThatIsLong";
+    let name = format!("{url}/and/more/of/the/name.cy.js");
+    let bytes = cypress::render(
+        &cypress::run_finished(&[Spec::failed(&name, 3, 1)], "00:07"),
+        Style::ALL,
+    );
+    let mut s = Scanner::new(&Rules::default(), Redactor::for_webhook(Some(url)));
+    let mut out = Vec::new();
+    s.feed(&bytes, &mut out);
+    s.finish(&mut out);
+    let specs = &results(&out)[0].failed_specs;
+    assert_eq!(specs.len(), 1);
+    assert!(
+        specs[0].ends_with("name.cy.js"),
+        "wrapped rows joined: {specs:?}"
+    );
+    for piece in ["secretHook", "ThatIsLong", "Zq81"] {
+        assert!(!specs[0].contains(piece), "{piece} leaked: {specs:?}");
     }
 }

@@ -2,6 +2,7 @@
 //! invalid UTF-8 tolerated, untrusted text cleaned and capped, leading timestamps dropped.
 
 use super::NAME_CAP;
+use crate::redact::Redactor;
 use std::borrow::Cow;
 
 /// `bytes` as text, invalid UTF-8 replaced; borrowed (and validated fast) when valid.
@@ -98,11 +99,11 @@ pub(super) fn escape_end(raw: &[u8], esc: usize) -> usize {
     i
 }
 
-/// Untrusted text from the log made printable: lossy UTF-8, webhook URLs redacted to
-/// scheme and host, control characters dropped, whitespace runs folded, at most
-/// `NAME_CAP` characters.
-pub(crate) fn clean_text(bytes: &[u8]) -> String {
-    let s = crate::redact::redact_hook_urls(&lossy(bytes));
+/// Untrusted text from the log made printable: lossy UTF-8, secrets redacted (before the
+/// text is cut, so that no piece of one is left), control characters dropped, whitespace
+/// runs folded, at most `NAME_CAP` characters.
+pub(crate) fn clean_text(bytes: &[u8], redactor: &Redactor) -> String {
+    let s = redactor.redact(&lossy(bytes));
     let mut out = String::new();
     let (mut space, mut chars) = (false, 0);
     for c in s.trim().chars() {
