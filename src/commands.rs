@@ -116,12 +116,20 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     let target = BuildRef::resolve(raw.build_name.as_deref(), &raw.paths, &merged)?;
     let mut raw = raw.clone();
     let from_shell = |key: &str| env.get(key).map(str::to_string);
-    raw.start_timeout = raw
-        .start_timeout
-        .or_else(|| from_shell("ATVM_WATCHER_START_TIMEOUT"));
-    raw.hung_timeout = raw
-        .hung_timeout
-        .or_else(|| from_shell("ATVM_WATCHER_HUNG_TIMEOUT"));
+    // Checked here, where they are read: an error names the variable, not the flag.
+    let duration_from_shell = |key: &str| -> Result<Option<String>> {
+        let text = from_shell(key);
+        if let Some(t) = &text {
+            crate::config::parse_duration(&format!("{key} (environment)"), t)?;
+        }
+        Ok(text)
+    };
+    if raw.start_timeout.is_none() {
+        raw.start_timeout = duration_from_shell("ATVM_WATCHER_START_TIMEOUT")?;
+    }
+    if raw.hung_timeout.is_none() {
+        raw.hung_timeout = duration_from_shell("ATVM_WATCHER_HUNG_TIMEOUT")?;
+    }
     raw.rules = raw
         .rules
         .or_else(|| from_shell("ATVM_WATCHER_RULES").map(PathBuf::from));
@@ -152,7 +160,9 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
         )));
     }
     let mut retry_post = false;
-    if let Loaded::Found(st) = bd.load_state()? {
+    if let Loaded::Found(mut st) = bd.load_state()? {
+        // A posted marker proves a delivery state.json may not record yet.
+        bd.apply_posted_markers(&mut st);
         // A dry run's state does not count: the real watch sets it aside.
         if st.finished() && !st.post.post_pending && !st.dry_run {
             return Err(Error::usage(format!(
@@ -210,11 +220,24 @@ pub(crate) fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
             build_name: raw.build_name.clone(),
             ..Default::default()
         });
-    let st = bd.load_or_rebuild(&request)?;
+    let resumed = bd.load_or_rebuild(&request)?;
+    let st = if resumed.fresh {
+        // As a watch would: what the log says decides whether the build already finished,
+        // and the posted markers whether its posts were made.
+        let mut st = crate::watch::replay_log(resumed.state, &request, env)?;
+        bd.apply_posted_markers(&mut st);
+        st
+    } else {
+        resumed.state
+    };
     let mut machine = Machine::new(st, Duration::ZERO, None);
     let (outcome, _) = machine.cancel(&reason, SystemTime::now(), false);
     match outcome {
         CancelOutcome::AlreadyFinished(status) => {
+            if resumed.stale {
+                // Rebuilt, or a posted marker recorded: the state as a watch would save it.
+                bd.save(&machine.state)?;
+            }
             drop(lock);
             out::line(format_args!(
                 "build {} already finished ({status}); nothing changed",
@@ -268,7 +291,7 @@ pub(crate) fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
         .iter()
         .map(|n| {
             let bd = BuildDir::new(root, n);
-            BuildSummary::from_peek(n, bd.peek(), bd.is_watched())
+            BuildSummary::from_peek(n, bd.peek(), bd.is_watched(), bd.is_young())
         })
         .collect();
     rows.sort_by(|a, b| {

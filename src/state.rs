@@ -116,6 +116,15 @@ pub(crate) fn check_state_root(root: &Path) -> Result<()> {
     }
 }
 
+/// The state a command continues from.
+pub(crate) struct Resumed {
+    pub state: BuildState,
+    /// It is not what state.json holds (rebuilt, or a posted marker recorded): save it.
+    pub stale: bool,
+    /// state.json was missing or unreadable: only the log can tell the rest.
+    pub fresh: bool,
+}
+
 /// What a read-only look at a build directory found.
 pub(crate) enum Peeked {
     /// state.json, with the posted markers applied.
@@ -216,6 +225,15 @@ impl BuildDir {
         }
     }
 
+    /// Whether the build directory was made (or last changed) less than `YOUNG` ago: a
+    /// watcher or `start` may be setting it up.
+    pub fn is_young(&self) -> bool {
+        const YOUNG: std::time::Duration = std::time::Duration::from_secs(10);
+        fs::metadata(&self.dir)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < YOUNG))
+    }
+
     /// Whether some watcher holds the build right now.
     pub fn is_watched(&self) -> bool {
         let Ok(f) = File::open(self.path(WATCHER_LOCK)) else {
@@ -276,21 +294,25 @@ impl BuildDir {
 
     /// The build's state: state.json, or a fresh one for `request` when it is missing or
     /// unreadable (moved aside, and said so); posted markers applied either way.
-    pub fn load_or_rebuild(&self, request: &Request) -> Result<BuildState> {
-        let mut st = match self.load_state()? {
-            Loaded::Found(st) => *st,
-            Loaded::Missing => BuildState::for_request(request, Timestamp::now()),
+    pub fn load_or_rebuild(&self, request: &Request) -> Result<Resumed> {
+        let (mut state, fresh) = match self.load_state()? {
+            Loaded::Found(st) => (*st, false),
+            Loaded::Missing => (BuildState::for_request(request, Timestamp::now()), true),
             Loaded::Corrupt { moved_to, error } => {
                 log::warn!(
                     "{}: state.json was unreadable ({error}); moved to {} and rebuilding from the log",
                     request.build_name,
                     moved_to.display()
                 );
-                BuildState::for_request(request, Timestamp::now())
+                (BuildState::for_request(request, Timestamp::now()), true)
             }
         };
-        self.apply_posted_markers(&mut st);
-        Ok(st)
+        let marked = self.apply_posted_markers(&mut state);
+        Ok(Resumed {
+            state,
+            stale: fresh || marked,
+            fresh,
+        })
     }
 
     /// Reads the build's state without changing anything (a corrupt state.json is

@@ -58,16 +58,21 @@ impl BuildSummary {
         }
     }
 
-    pub fn from_peek(build: &str, peeked: Peeked, watched: bool) -> BuildSummary {
+    /// `young`: the build directory was made seconds ago. A build being set up (its
+    /// directory exists, its files not yet) is starting, not damaged; so is any build whose
+    /// watcher holds it (the watcher sets an unreadable state.json aside itself).
+    pub fn from_peek(build: &str, peeked: Peeked, watched: bool, young: bool) -> BuildSummary {
         match peeked {
             Peeked::State(st) | Peeked::Requested(st) => {
                 BuildSummary::from_state(build, &st, watched)
             }
-            Peeked::Damaged(why) => BuildSummary::damaged(build, why, watched),
+            Peeked::Damaged(_) if watched || young => BuildSummary::unread(build, None, watched),
+            Peeked::Damaged(why) => BuildSummary::unread(build, Some(why), watched),
         }
     }
 
-    fn damaged(build: &str, why: String, watched: bool) -> BuildSummary {
+    /// A build whose state could not be read: damaged (`why`), or starting.
+    fn unread(build: &str, why: Option<String>, watched: bool) -> BuildSummary {
         BuildSummary {
             build: build.to_string(),
             status: None,
@@ -82,7 +87,7 @@ impl BuildSummary {
             created_at: None,
             updated_at: None,
             watched,
-            damaged: Some(why),
+            damaged: why,
         }
     }
 }
@@ -121,7 +126,7 @@ pub(crate) fn render_table(rows: &[BuildSummary], now: SystemTime) -> String {
         let status = match (&r.damaged, r.status) {
             (Some(_), _) => "DAMAGED".to_string(),
             (None, Some(s)) => s.to_string(),
-            (None, None) => "-".into(),
+            (None, None) => "STARTING".into(),
         };
         let subruns = if r.categorize {
             format!("{}/{}", r.subruns_done, r.subruns_total)
@@ -223,7 +228,8 @@ mod tests {
         let rows = vec![
             BuildSummary::from_state("beta", &b, false),
             BuildSummary::from_state("alpha", &a, true),
-            BuildSummary::damaged("gamma", "state.json: EOF while parsing".into(), false),
+            BuildSummary::unread("gamma", Some("state.json: EOF while parsing".into()), false),
+            BuildSummary::unread("delta", None, true),
         ];
         let table = render_table(&rows, now);
         let lines: Vec<&str> = table.lines().collect();
@@ -245,6 +251,10 @@ mod tests {
         );
         assert!(
             lines[3].contains("DAMAGED") && lines[3].contains("EOF while parsing"),
+            "{table}"
+        );
+        assert!(
+            lines[4].starts_with("delta") && lines[4].contains("STARTING"),
             "{table}"
         );
     }

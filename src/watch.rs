@@ -4,17 +4,23 @@
 
 use crate::build::BuildState;
 use crate::cli::WatchArgs;
-use crate::config::{BuildRef, Request, WatchConfig};
+use crate::config::{BuildRef, Request, WatchConfig, Webhook};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
+use crate::machine::Machine;
+use crate::matcher::Scanner;
 use crate::model::Timestamp;
+use crate::redact::Redactor;
 use crate::rules::Rules;
 use crate::state::{self, BuildDir};
 use crate::sys;
 use crate::watcher::Watcher;
 use log::{info, warn};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// A temporary state root for a dry run, removed when the watch ends.
 struct TempRoot(PathBuf);
@@ -44,8 +50,8 @@ pub(crate) fn run(raw: &WatchArgs, env: &Env) -> Result<Outcome> {
     if prepared.stored.as_ref() != Some(&request) {
         bd.write_request(&request)?;
     }
-    let st = load_state(&mut bd, &prepared.cfg, &request)?;
-    Watcher::new(prepared.cfg, request, bd, st, &prepared.rules)?.run()
+    let (st, stale) = load_state(&mut bd, &prepared.cfg, &request)?;
+    Watcher::new(prepared.cfg, request, bd, st, stale, &prepared.rules)?.run()
 }
 
 /// A watch request checked against its state root, ready to be recorded.
@@ -114,12 +120,17 @@ pub(crate) fn prepare(raw: &WatchArgs, env: &Env, target: BuildRef) -> Result<Pr
     })
 }
 
-/// The build's state to resume from. A dry run and a real watch never share a build's
-/// state: a real watch sets a dry run's decisions aside (they posted nothing), and a dry
-/// run refuses to touch a real state.
-fn load_state(bd: &mut BuildDir, cfg: &WatchConfig, request: &Request) -> Result<BuildState> {
+/// The build's state to resume from, and whether it differs from state.json. A dry run
+/// and a real watch never share a build's state: a real watch sets a dry run's decisions
+/// aside (they posted nothing), and a dry run refuses to touch a real state.
+fn load_state(
+    bd: &mut BuildDir,
+    cfg: &WatchConfig,
+    request: &Request,
+) -> Result<(BuildState, bool)> {
     let existed = bd.path(state::STATE).exists();
-    let mut st = bd.load_or_rebuild(request)?;
+    let resumed = bd.load_or_rebuild(request)?;
+    let (mut st, stale) = (resumed.state, resumed.stale);
     if st.dry_run && !cfg.dry_run {
         let aside = bd.set_aside("dry-run")?;
         info!(
@@ -151,5 +162,53 @@ fn load_state(bd: &mut BuildDir, cfg: &WatchConfig, request: &Request) -> Result
         st.log_position = None;
     }
     st.dry_run = cfg.dry_run;
-    Ok(st)
+    Ok((st, stale))
+}
+
+/// The state a watch that starts afresh reaches from the whole log, for `cancel` when
+/// state.json is missing or unreadable: the log read once through the scanner and the
+/// machine, from `st` (a fresh state, posted markers applied); no timeout and no process
+/// apply. A log that cannot be opened leaves `st` as it is.
+pub(crate) fn replay_log(st: BuildState, request: &Request, env: &Env) -> Result<BuildState> {
+    let Some(file) = request.log_file.as_deref().and_then(|p| File::open(p).ok()) else {
+        return Ok(st);
+    };
+    let rules_file = request.rules.clone().or_else(|| {
+        env.get("ATVM_WATCHER_RULES")
+            .map(|p| env.absolute(PathBuf::from(p)))
+    });
+    let rules = read_rules(rules_file.as_deref())?;
+    let hook = Webhook::from_env(env).ok();
+    let mut scanner = Scanner::new(
+        &rules,
+        Redactor::for_webhook(hook.as_ref().map(|w| w.url())),
+    );
+    let mut machine = Machine::new(st, Duration::ZERO, None);
+    let now = SystemTime::now();
+    let mtime = file.metadata().and_then(|m| m.modified()).unwrap_or(now);
+    machine.log_present(now, mtime);
+    let (mut buf, mut events) = (vec![0u8; 256 * 1024], Vec::new());
+    let mut reader = file;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::other(format!(
+                    "reading {}: {e}",
+                    machine.state.log_file
+                )));
+            }
+        };
+        scanner.feed(&buf[..n], &mut events);
+        events
+            .drain(..)
+            .for_each(|ev| drop(machine.event(&ev, now)));
+    }
+    scanner.finish(&mut events);
+    events
+        .drain(..)
+        .for_each(|ev| drop(machine.event(&ev, now)));
+    Ok(machine.state)
 }

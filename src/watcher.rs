@@ -122,6 +122,8 @@ pub(crate) struct Watcher {
     cancelled: bool,
     /// The state on disk has ended (see `apply_cancel_marker`).
     saved_finished: bool,
+    /// The state loaded differs from state.json (a posted marker recorded, say).
+    stale: bool,
 }
 
 impl Watcher {
@@ -130,6 +132,7 @@ impl Watcher {
         request: Request,
         bd: BuildDir,
         st: BuildState,
+        stale: bool,
         rules: &Rules,
     ) -> Result<Watcher> {
         let resume = st.log_position;
@@ -179,6 +182,7 @@ impl Watcher {
             last_save: Instant::now(),
             cancelled: false,
             saved_finished: finished,
+            stale,
             cfg,
         })
     }
@@ -204,6 +208,10 @@ impl Watcher {
             self.cfg.hung_timeout.map_or("off".into(), format_duration),
         );
         if st.finished() && st.pending_posts().is_empty() {
+            if self.stale {
+                // A posted marker proved a delivery state.json did not record yet.
+                self.save()?;
+            }
             return Ok(self.outcome_of(|build, status| Outcome::AlreadyFinished { build, status }));
         }
         for t in st.pending_posts() {

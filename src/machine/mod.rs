@@ -187,7 +187,8 @@ impl Machine {
         run.status = status;
         run.reason = Some(reason.clone());
         run.finished_at = Some(Timestamp(now));
-        if status.is_posted() {
+        // A post a marker already proves (a state rebuilt from the log) is not made again.
+        if status.is_posted() && !self.state.post_of(t).posted {
             self.state.post_of_mut(t).post_pending = true;
             step.posts.push(t);
         }
