@@ -108,6 +108,62 @@ pub(crate) struct RunOutcome {
     /// Why the run is terminal.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Every row of the run's summary table (at most `MAX_SPECS`).
+    #[serde(default)]
+    pub specs: Vec<SpecRow>,
+    /// Its failing tests, and the specs that failed without a list (at most `MAX_FAILURES`).
+    #[serde(default)]
+    pub failures: Vec<Failure>,
+    /// Tests that passed after being retried (at most `MAX_FLAKY`).
+    #[serde(default)]
+    pub flaky: Vec<Flaky>,
+    /// Reasons seen for specs that may turn out to have failed without a failure list
+    /// (a bundle error, a crash); used, then dropped, at the run's result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spec_errors: Vec<Failure>,
+}
+
+/// Most summary-table rows a run keeps.
+#[allow(dead_code)] // used once the digest is wired in (issue 12)
+pub(crate) const MAX_SPECS: usize = 500;
+/// Most failing tests a run keeps (the post shows fewer).
+#[allow(dead_code)] // used once the digest is wired in (issue 12)
+pub(crate) const MAX_FAILURES: usize = 50;
+/// Most flaky tests a run keeps.
+#[allow(dead_code)] // used once the digest is wired in (issue 12)
+pub(crate) const MAX_FLAKY: usize = 50;
+/// Longest title or error line kept from the log, in characters.
+#[allow(dead_code)] // used once the digest is wired in (issue 12)
+pub(crate) const TEXT_CAP: usize = 300;
+
+/// One row of Cypress's summary table.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct SpecRow {
+    pub name: String,
+    pub tests: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub pending: u64,
+    pub skipped: u64,
+    pub duration: Option<String>,
+}
+
+/// A failing test: its spec, its full title (the title lines joined with ` › `; `None`
+/// for a spec that failed without a failure list) and its error's first line (for such a
+/// spec: the reason Cypress gave, if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Failure {
+    pub spec: String,
+    pub title: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A test that passed after being retried: `attempts` is the attempt that passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Flaky {
+    pub spec: String,
+    pub title: String,
+    pub attempts: u32,
 }
 
 /// Whether a run's post was made. A run whose ending is never posted has both flags false.
