@@ -37,6 +37,11 @@ pub enum Answer {
     Slow(Duration),
     /// Take the post, then answer 200 with a body cut off before its announced length.
     Truncated,
+    /// Any status with this body (e.g. a proxy's big HTML page); `text/html` when the body
+    /// starts with `<`.
+    Page(u16, String),
+    /// 429 with this exact `Retry-After` header value (garbage, huge, a date...).
+    TooManyRaw(String),
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +86,8 @@ struct Shared {
     interceptor: Option<Arc<dyn Interceptor>>,
     /// Connections accepted and not yet answered.
     in_flight: usize,
+    /// Paths accepted as the known hook besides `/hooks/<HOOK_ID>`.
+    extra_paths: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -130,6 +137,8 @@ fn test_pki() -> &'static (String, Arc<rustls::ServerConfig>) {
 fn respond(stream: &mut dyn Write, code: u16, reason: &str, body: &str, extra: &[(&str, String)]) {
     let ctype = if body.starts_with('{') {
         "application/json"
+    } else if body.starts_with('<') {
+        "text/html; charset=utf-8"
     } else {
         "text/plain"
     };
@@ -273,6 +282,19 @@ impl FakeMattermost {
         self.port
     }
 
+    /// Accepts `path` (e.g. `/custom/<secret>`) as the known hook too, as a reverse proxy
+    /// in front of Mattermost might; returns its full URL.
+    pub fn accept_hook_path(&self, path: &str) -> String {
+        assert!(path.starts_with('/'), "{path}");
+        self.shared
+            .0
+            .lock()
+            .unwrap()
+            .extra_paths
+            .push(path.to_string());
+        format!("{}://127.0.0.1:{}{path}", self.scheme(), self.port)
+    }
+
     /// Answers for the next requests, in order; afterwards the default (`ok`).
     pub fn script(&self, answers: &[Answer]) {
         self.shared
@@ -345,7 +367,10 @@ fn serve(stream: Box<dyn Conn>, shared: Arc<(Mutex<Shared>, Condvar)>) {
     let valid_payload = json
         .as_ref()
         .is_some_and(|j| j["text"].as_str().is_some_and(|t| !t.is_empty()));
-    let interceptor = shared.0.lock().unwrap().interceptor.clone();
+    let (interceptor, extra_paths) = {
+        let g = shared.0.lock().unwrap();
+        (g.interceptor.clone(), g.extra_paths.clone())
+    };
     let mut rec = Received {
         path,
         headers,
@@ -354,7 +379,7 @@ fn serve(stream: Box<dyn Conn>, shared: Arc<(Mutex<Shared>, Condvar)>) {
         at,
         answer: Answer::Ok,
     };
-    let known_hook = rec.path == format!("/hooks/{HOOK_ID}");
+    let known_hook = rec.path == format!("/hooks/{HOOK_ID}") || extra_paths.contains(&rec.path);
     let intercepted = interceptor.filter(|_| known_hook && valid_payload);
     rec.answer = if !known_hook {
         Answer::UnknownHook
@@ -445,6 +470,26 @@ fn answer_with(mut stream: Box<dyn Conn>, answer: Answer) {
                 ("Retry-After", secs.to_string()),
                 ("X-Ratelimit-Reset", secs.to_string()),
             ],
+        ),
+        Answer::Page(code, body) => {
+            let reason = match code {
+                200 => "OK",
+                400 => "Bad Request",
+                404 => "Not Found",
+                _ => "Status",
+            };
+            respond(&mut stream, code, reason, &body, &[])
+        }
+        Answer::TooManyRaw(value) => respond(
+            &mut stream,
+            429,
+            "Too Many Requests",
+            &app_error(
+                "api.context.rate_limited.app_error",
+                "Too many requests",
+                429,
+            ),
+            &[("Retry-After", value)],
         ),
         Answer::ServerError(code) => {
             respond(&mut stream, code, "Server Error", "upstream failure", &[])
