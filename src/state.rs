@@ -131,6 +131,8 @@ pub(crate) enum Peeked {
     State(Box<BuildState>),
     /// No state.json yet, but a request: the state a watcher would start from.
     Requested(Box<BuildState>),
+    /// Neither state.json nor request.json: being set up, or damaged.
+    Empty,
     /// Unreadable, and why.
     Damaged(String),
 }
@@ -331,7 +333,7 @@ impl BuildDir {
                 Ok(Some(r)) => {
                     Peeked::Requested(Box::new(BuildState::for_request(&r, Timestamp::now())))
                 }
-                Ok(None) => Peeked::Damaged("no state.json and no request.json".into()),
+                Ok(None) => Peeked::Empty,
                 Err(e) => Peeked::Damaged(e.to_string()),
             },
             Err(e) => Peeked::Damaged(format!("state.json: {e}")),

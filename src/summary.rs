@@ -66,7 +66,12 @@ impl BuildSummary {
             Peeked::State(st) | Peeked::Requested(st) => {
                 BuildSummary::from_state(build, &st, watched)
             }
-            Peeked::Damaged(_) if watched || young => BuildSummary::unread(build, None, watched),
+            Peeked::Empty if watched || young => BuildSummary::unread(build, None, watched),
+            Peeked::Damaged(_) if watched => BuildSummary::unread(build, None, watched),
+            Peeked::Empty => {
+                let why = "no state.json and no request.json".to_string();
+                BuildSummary::unread(build, Some(why), watched)
+            }
             Peeked::Damaged(why) => BuildSummary::unread(build, Some(why), watched),
         }
     }
