@@ -3,7 +3,9 @@
 //! change it are in `machine`.
 
 use crate::config::Request;
-use crate::model::{PostState, RunOutcome, Status, Tests, Timestamp};
+use crate::model::{
+    MAX_FAILURES, MAX_FLAKY, MAX_SPECS, PostState, RunOutcome, Status, Tests, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// The state.json format version; another one is unreadable (moved aside, rebuilt).
@@ -231,6 +233,23 @@ impl BuildState {
                 .find_map(|s| s.post.post_error.clone().filter(|_| s.post.post_pending)),
         };
         self.run.tests = subs.iter().filter_map(|s| s.run.tests).reduce(Tests::plus);
+        // The request sums its sub-runs' digests, within the same caps.
+        let run = &mut self.run;
+        run.specs = subs
+            .iter()
+            .flat_map(|s| s.run.specs.clone())
+            .take(MAX_SPECS)
+            .collect();
+        run.failures = subs
+            .iter()
+            .flat_map(|s| s.run.failures.clone())
+            .take(MAX_FAILURES)
+            .collect();
+        run.flaky = subs
+            .iter()
+            .flat_map(|s| s.run.flaky.clone())
+            .take(MAX_FLAKY)
+            .collect();
     }
 
     /// The sub-run that has not ended yet, if any.

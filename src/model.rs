@@ -124,16 +124,12 @@ pub(crate) struct RunOutcome {
 }
 
 /// Most summary-table rows a run keeps.
-#[allow(dead_code)] // used once the digest is wired in (issue 12)
 pub(crate) const MAX_SPECS: usize = 500;
 /// Most failing tests a run keeps (the post shows fewer).
-#[allow(dead_code)] // used once the digest is wired in (issue 12)
 pub(crate) const MAX_FAILURES: usize = 50;
 /// Most flaky tests a run keeps.
-#[allow(dead_code)] // used once the digest is wired in (issue 12)
 pub(crate) const MAX_FLAKY: usize = 50;
 /// Longest title or error line kept from the log, in characters.
-#[allow(dead_code)] // used once the digest is wired in (issue 12)
 pub(crate) const TEXT_CAP: usize = 300;
 
 /// One row of Cypress's summary table.

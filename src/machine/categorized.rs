@@ -56,6 +56,12 @@ impl Machine {
                 ),
                 None => return self.end_request(Status::Terminated, line.clone(), now, step),
             },
+            Event::TestFailed { .. } | Event::SpecError(_) | Event::Flaky { .. } => {
+                // Between sub-runs there is no spec in progress to belong to.
+                if let Some(i) = open {
+                    self.digest_event(Target::Subrun(i), ev, step);
+                }
+            }
             Event::Malformed(_) => {}
         }
         self.end_if_plan_done(now, step);

@@ -12,7 +12,7 @@ mod plain;
 
 use crate::build::{BuildState, Target};
 use crate::matcher::{Event, RunResult};
-use crate::model::{Status, Timestamp};
+use crate::model::{Failure, Flaky, MAX_FAILURES, MAX_FLAKY, Status, Timestamp};
 use std::time::{Duration, SystemTime};
 
 /// How much a note matters to the operator reading the log.
@@ -164,12 +164,80 @@ impl Machine {
         self.done(step, now)
     }
 
-    /// A Cypress result's details, kept for the post.
+    /// A Cypress result's details, kept for the post. A failed spec that gave no failure
+    /// list is a failure of its own, with the reason seen for it (contract §9).
     fn record_result(&mut self, t: Target, r: &RunResult) {
         let run = self.state.run_of_mut(t);
         run.tests = r.tests;
         run.duration = r.duration.clone();
         run.failed_specs = r.failed_specs.clone();
+        run.specs = r.specs.clone();
+        let reasons = std::mem::take(&mut run.spec_errors);
+        for spec in &r.failed_specs {
+            if run.failures.len() < MAX_FAILURES && !run.failures.iter().any(|f| f.spec == *spec) {
+                let error = reasons
+                    .iter()
+                    .find(|x| x.spec == *spec)
+                    .and_then(|x| x.error.clone());
+                run.failures.push(Failure {
+                    spec: spec.clone(),
+                    title: None,
+                    error,
+                });
+            }
+        }
+    }
+
+    /// A digest event (contract §9) of run `t`, for the spec in progress; capped, and
+    /// never twice (a restart reads an open failure list again).
+    fn digest_event(&mut self, t: Target, ev: &Event, step: &mut Step) {
+        let progress = match t {
+            Target::Run => &self.state.progress,
+            Target::Subrun(i) => &self.state.subruns[i].progress,
+        };
+        let Some(spec) = progress.as_ref().map(|p| p.spec.clone()) else {
+            return;
+        };
+        let run = self.state.run_of_mut(t);
+        match ev {
+            Event::TestFailed { title, error } => {
+                let f = Failure {
+                    spec,
+                    title: Some(title.clone()),
+                    error: error.clone(),
+                };
+                if run.failures.len() < MAX_FAILURES && !run.failures.contains(&f) {
+                    run.failures.push(f);
+                    step.changed = true;
+                }
+            }
+            Event::SpecError(line)
+                if run.spec_errors.len() < MAX_FAILURES
+                    && !run.spec_errors.iter().any(|x| x.spec == spec) =>
+            {
+                run.spec_errors.push(Failure {
+                    spec,
+                    title: None,
+                    error: Some(line.clone()),
+                });
+                step.changed = true;
+            }
+            Event::Flaky { title, attempts } => {
+                let seen = run
+                    .flaky
+                    .iter()
+                    .any(|f| f.spec == spec && f.title == *title);
+                if run.flaky.len() < MAX_FLAKY && !seen {
+                    run.flaky.push(Flaky {
+                        spec,
+                        title: title.clone(),
+                        attempts: *attempts,
+                    });
+                    step.changed = true;
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Ends run `t` (the plain run or a sub-run): status, reason and time; COMPLETED and

@@ -38,6 +38,9 @@ impl Machine {
                 let why = format!("ATVM_RUN_END: {s}");
                 self.end_run(Target::Run, *s, why, now, step)
             }
+            Event::TestFailed { .. } | Event::SpecError(_) | Event::Flaky { .. } => {
+                self.digest_event(Target::Run, ev, step)
+            }
             // The categorized-run markers mean nothing to a plain run.
             _ => {}
         }

@@ -39,6 +39,7 @@ fn result(status: Status, failed: &[&str]) -> Event {
         }),
         duration: Some("01:02".into()),
         failed_specs: failed.iter().map(|s| s.to_string()).collect(),
+        specs: Vec::new(),
     })
 }
 

@@ -14,7 +14,7 @@
 //! bit 1: custom rules, bit 2: one byte at a time instead of the cuts, bit 3: custom rules
 //! whose strings overlap (the other search path).
 
-use super::{Event, LINE_CAP, MAX_GROUPS, NAME_CAP, Scanner, strip_ansi};
+use super::{Event, LINE_CAP, MAX_GROUPS, Scanner, strip_ansi};
 use crate::build::{BuildState, Target};
 use crate::machine::Machine;
 use crate::model::Timestamp;
@@ -122,24 +122,27 @@ fn default_rules() -> &'static Rules {
     R.get_or_init(Rules::default)
 }
 
-fn bounded_text(s: &str, what: &str) {
+fn bounded_text(s: &str, cap: usize) {
     assert!(
-        s.chars().count() <= NAME_CAP,
-        "{what} is longer than NAME_CAP: {} chars",
+        s.chars().count() <= cap,
+        "an event's text is longer than its cap {cap}: {} chars",
         s.chars().count()
     );
 }
 
 /// Event texts come from the log: each is capped, and so are the lists.
 fn assert_bounded(ev: &Event) {
-    ev.texts()
-        .iter()
-        .for_each(|s| bounded_text(s, "an event's text"));
+    ev.texts().iter().for_each(|&(s, cap)| bounded_text(s, cap));
     if let Event::Groups { names, .. } = ev {
         assert!(names.len() <= MAX_GROUPS, "{} planned groups", names.len());
     }
     if let Event::RunResult(r) = ev {
         assert!(r.failed_specs.len() <= 1000, "{}", r.failed_specs.len());
+        assert!(
+            r.specs.len() <= crate::model::MAX_SPECS,
+            "{}",
+            r.specs.len()
+        );
     }
 }
 
@@ -156,7 +159,8 @@ fn assert_scanner_bounded(s: &Scanner) {
         s.matcher.buf.capacity()
     );
     if let Some(sum) = &s.matcher.summary {
-        assert!(sum.failed_specs.len() <= 1000);
+        assert!(sum.rows.len() <= crate::model::MAX_SPECS);
+        assert!(sum.more_failed.len() <= 1000);
     }
 }
 

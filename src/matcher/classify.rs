@@ -1,17 +1,19 @@
 //! One line's meaning. `LineMatcher` classifies a line (escape codes and `\r` removed
-//! first; invalid UTF-8 tolerated). It keeps one piece of state: whether it is inside a
-//! Cypress summary table (after `(Run Finished)`), where it collects the failed spec names
-//! until the footer row gives the result and the counts.
+//! first; invalid UTF-8 tolerated) into events. It keeps two pieces of state: the summary
+//! table being read after `(Run Finished)` (`table.rs`), and the failure digest's open
+//! construct (`digest.rs`).
 //!
 //! A candidate line is searched once for every rule string together (`RuleSearch`), so a
 //! line that merely mentions `Running` costs one short search instead of one per rule.
 
 use super::compile::{Compiled, RuleSearch};
-use super::text::{clean_text, lossy, strip_from, strip_leading_timestamp};
+use super::digest::{Clean, Digest, split_progress};
+use super::table::{Summary, footer_counts, match_count_pattern};
+use super::text::{clean_text, clean_text_to, lossy, strip_from, strip_leading_timestamp};
 use super::{MAX_GROUPS, NAME_CAP};
-use crate::model::{Status, Tests};
+use crate::model::{SpecRow, Status, TEXT_CAP, Tests};
 use crate::redact::Redactor;
-use crate::rules::{Category, Piece, Rules};
+use crate::rules::{Category, Rules};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -41,6 +43,15 @@ pub(crate) enum Event {
     Terminated(String),
     /// An ATVM marker line that could not be understood (logged as a warning).
     Malformed(String),
+    /// A failure-list entry of the spec in progress: its full title, its error's first line.
+    TestFailed {
+        title: String,
+        error: Option<String>,
+    },
+    /// Why the spec in progress may have failed without a list (a bundle error, a crash).
+    SpecError(String),
+    /// A retried test of the spec in progress passed on attempt `attempts`.
+    Flaky { title: String, attempts: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -51,124 +62,43 @@ pub(crate) struct RunResult {
     /// Cypress's own duration column of the footer (`00:10`, `1:02:09`).
     pub duration: Option<String>,
     pub failed_specs: Vec<String>,
+    /// The table's rows (at most `MAX_SPECS`).
+    pub specs: Vec<SpecRow>,
 }
 
 impl Event {
-    /// The texts it carries from the log (each cleaned and capped by `clean_text`).
-    pub fn texts(&self) -> Vec<&str> {
+    /// The texts it carries from the log, each with the cap it was cleaned to.
+    pub fn texts(&self) -> Vec<(&str, usize)> {
+        fn names(v: &[String]) -> Vec<(&str, usize)> {
+            v.iter().map(|s| (s.as_str(), NAME_CAP)).collect()
+        }
         match self {
-            Event::Progress { spec, .. } => vec![spec],
-            Event::FailedToStart(s) | Event::Terminated(s) | Event::Malformed(s) => vec![s],
-            Event::GroupStart(s) => vec![s],
-            Event::GroupEnd { name, .. } => vec![name],
-            Event::Groups { names, .. } => names.iter().map(String::as_str).collect(),
-            Event::RunResult(r) => r
-                .failed_specs
-                .iter()
-                .map(String::as_str)
-                .chain(r.duration.as_deref())
-                .collect(),
+            Event::Progress { spec, .. } => vec![(spec, NAME_CAP)],
+            Event::FailedToStart(s) | Event::Terminated(s) | Event::Malformed(s) => {
+                vec![(s, NAME_CAP)]
+            }
+            Event::GroupStart(s) => vec![(s, NAME_CAP)],
+            Event::GroupEnd { name, .. } => vec![(name, NAME_CAP)],
+            Event::Groups { names: g, .. } => names(g),
+            Event::RunResult(r) => {
+                let mut v: Vec<(&str, usize)> = names(&r.failed_specs);
+                v.extend(r.duration.as_deref().map(|d| (d, NAME_CAP)));
+                for s in &r.specs {
+                    v.push((&s.name, NAME_CAP));
+                    v.extend(s.duration.as_deref().map(|d| (d, NAME_CAP)));
+                }
+                v
+            }
+            Event::TestFailed { title, error } => {
+                let mut v = vec![(title.as_str(), TEXT_CAP)];
+                v.extend(error.as_deref().map(|e| (e, TEXT_CAP)));
+                v
+            }
+            Event::SpecError(s) => vec![(s, TEXT_CAP)],
+            Event::Flaky { title, .. } => vec![(title, TEXT_CAP)],
             Event::RunStarting | Event::RunEnd(_) => Vec::new(),
         }
     }
-}
-
-/// `(i of n)` at the end of `s`, with what precedes it.
-fn split_progress(s: &str) -> Option<(&str, u32, u32)> {
-    let s = s.trim_end();
-    let inner = s.strip_suffix(')')?;
-    let open = inner.rfind('(')?;
-    let (i, n) = inner[open + 1..].split_once(" of ")?;
-    Some((&s[..open], i.trim().parse().ok()?, n.trim().parse().ok()?))
-}
-
-/// The numbers of a summary footer after its marker: `[(P%)] duration tests passing
-/// failing pending skipped`, `-` meaning 0.
-fn footer_counts(rest: &[u8], redactor: &Redactor) -> (Option<Tests>, Option<String>) {
-    let text = lossy(rest);
-    let mut toks: Vec<&str> = text.split_whitespace().collect();
-    if toks
-        .first()
-        .is_some_and(|t| t.starts_with('(') && t.ends_with("%)"))
-    {
-        toks.remove(0);
-    }
-    if toks.len() < 5 {
-        return (None, None);
-    }
-    let nums: Option<Vec<u64>> = toks[toks.len() - 5..]
-        .iter()
-        .map(|t| if *t == "-" { Some(0) } else { t.parse().ok() })
-        .collect();
-    let Some(n) = nums else { return (None, None) };
-    let duration = (toks.len() >= 6).then(|| clean_text(toks[toks.len() - 6].as_bytes(), redactor));
-    (
-        Some(Tests {
-            total: n[0],
-            passed: n[1],
-            failed: n[2],
-            pending: n[3],
-            skipped: n[4],
-        }),
-        duration,
-    )
-}
-
-/// Matches a `{n} of {m} failed` pattern anywhere in `hay`; returns the end of the match.
-fn match_count_pattern(pieces: &[Piece], hay: &[u8]) -> Option<usize> {
-    'start: for start in 0..hay.len() {
-        if start > 0
-            && hay[start - 1].is_ascii_digit()
-            && matches!(pieces.first(), Some(Piece::N | Piece::M))
-        {
-            continue;
-        }
-        let mut i = start;
-        for p in pieces {
-            match p {
-                Piece::Lit(l) => {
-                    if !hay[i..].starts_with(l) {
-                        continue 'start;
-                    }
-                    i += l.len();
-                }
-                Piece::N | Piece::M => {
-                    let digits = hay[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-                    if digits == 0 {
-                        continue 'start;
-                    }
-                    i += digits;
-                }
-            }
-        }
-        return Some(i);
-    }
-    None
-}
-
-/// Most bytes of a spec name kept raw from the summary table's rows, before cleaning.
-const RAW_NAME_CAP: usize = 4 * NAME_CAP;
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn capped(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
-const BOX_V: &str = "│";
-const MARK_FAIL: &str = "✖";
-const MARK_PASS: &str = "✔";
-
-#[derive(Debug, Default)]
-pub(super) struct Summary {
-    /// Offset of the `(Run Finished)` line: a restart re-reads the table from there.
-    start: u64,
-    pub(super) failed_specs: Vec<String>,
-    /// The last spec row was a failed one (continuation rows extend its name).
-    in_failed_row: bool,
 }
 
 pub(crate) struct LineMatcher {
@@ -183,6 +113,20 @@ pub(crate) struct LineMatcher {
     /// The current line was cut at `LINE_CAP`.
     cut: bool,
     redactor: Redactor,
+    digest: Digest,
+}
+
+/// The digest's texts are cleaned by the matcher's redactor: spec names to `NAME_CAP`,
+/// titles and errors to `TEXT_CAP`.
+struct Cleaner<'a>(&'a Redactor);
+
+impl Clean for Cleaner<'_> {
+    fn name(&self, text: &str) -> String {
+        clean_text(text.as_bytes(), self.0)
+    }
+    fn text(&self, text: &str) -> String {
+        clean_text_to(text.as_bytes(), self.0, TEXT_CAP)
+    }
 }
 
 impl LineMatcher {
@@ -196,38 +140,41 @@ impl LineMatcher {
             one_pass: true,
             cut: false,
             redactor,
+            digest: Digest::default(),
         }
     }
 
-    /// Inside a summary table every line matters.
-    pub fn in_summary(&self) -> bool {
-        self.summary.is_some()
+    /// Inside a summary table, or a construct of the digest, every line matters.
+    pub fn wants_every_line(&self) -> bool {
+        self.summary.is_some() || self.digest.busy()
     }
 
-    /// Where the unfinished summary table began, if one is being read.
-    pub fn summary_start(&self) -> Option<u64> {
-        self.summary.as_ref().map(|s| s.start)
+    /// Where the unfinished table or digest construct began: a restart reads from there.
+    pub fn open_since(&self) -> Option<u64> {
+        let table = self.summary.as_ref().map(|s| s.start);
+        [table, self.digest.since()].into_iter().flatten().min()
     }
 
+    /// A new file, or the same one from another offset: nothing is open.
     pub fn reset(&mut self) {
         self.summary = None;
+        self.digest = Digest::default();
     }
 
     /// Classifies one line (without its `\n`); `offset` is where the line starts; `cut`:
-    /// the line was longer than `raw` (cut at `LINE_CAP`).
-    pub fn line(&mut self, raw: &[u8], offset: u64, cut: bool) -> Option<Event> {
+    /// the line was longer than `raw` (cut at `LINE_CAP`). Its events go to `out`.
+    pub fn line(&mut self, raw: &[u8], offset: u64, cut: bool, out: &mut Vec<Event>) {
         self.cut = cut;
         let Some(first) = memchr::memchr2(0x1b, b'\r', raw) else {
             // Nothing to strip: the line is its own text, no copy.
             self.find_strings(raw);
-            return self.classify(raw, offset);
+            return self.classify(raw, offset, out);
         };
         let mut buf = std::mem::take(&mut self.buf);
         strip_from(raw, first, &mut buf);
         self.find_strings(&buf);
-        let ev = self.classify(&buf, offset);
+        self.classify(&buf, offset, out);
         self.buf = buf;
-        ev
     }
 
     /// Every rule searches on its own (the reference the fuzz property compares with).
@@ -272,31 +219,40 @@ impl LineMatcher {
         })
     }
 
-    fn classify(&mut self, text: &[u8], offset: u64) -> Option<Event> {
+    fn classify(&mut self, text: &[u8], offset: u64, out: &mut Vec<Event>) {
         if self.summary.is_some() {
             if let Some(result) = self.footer(text) {
-                self.summary = None;
-                return Some(Event::RunResult(result));
+                return out.push(Event::RunResult(result));
             }
-            if self.table_row(text) {
-                return None;
+            if self
+                .summary
+                .as_mut()
+                .is_some_and(|sum| sum.row(&lossy(text)))
+            {
+                return;
             }
         }
         if self.rule_end(Category::RunFinished, text).is_some() {
-            self.summary = Some(Summary {
-                start: offset,
-                ..Default::default()
-            });
-            return None;
+            self.digest.reset(&Cleaner(&self.redactor), out);
+            self.summary = Some(Summary::new(offset));
+            return;
         }
-        let ev = self.marker(text);
-        if ev.is_some() {
-            // Anything else that happens ends an unfinished table: it is abandoned.
+        if let Some(ev) = self.marker(text) {
+            // Anything else that happens ends an unfinished table: it is abandoned; and a
+            // new spec ends what the digest had open.
             self.summary = None;
+            if let Event::Progress { index, total, spec } = &ev {
+                let clean = Cleaner(&self.redactor);
+                self.digest
+                    .running((*index, *total, spec), offset, &clean, out);
+            }
+            return out.push(ev);
         }
-        ev
+        self.digest
+            .line(&lossy(text), offset, &Cleaner(&self.redactor), out);
     }
 
+    /// The footer row: the run's result, with the table's rows.
     fn footer(&mut self, text: &[u8]) -> Option<RunResult> {
         let (status, end) = if let Some(e) = self.rule_end(Category::AllPassed, text) {
             (Status::Completed, e)
@@ -312,56 +268,17 @@ impl LineMatcher {
         } else {
             return None;
         };
-        let (tests, duration) = footer_counts(&text[end..], &self.redactor);
-        let failed_specs = self
-            .summary
-            .take()
-            .map(|s| s.failed_specs)
-            .unwrap_or_default()
-            .iter()
-            .map(|raw| clean_text(raw.as_bytes(), &self.redactor))
-            .collect();
+        let rest = lossy(&text[end..]);
+        let (tests, duration) = footer_counts(&rest);
+        let clean = |t: &str| clean_text(t.as_bytes(), &self.redactor);
+        let (specs, failed_specs) = self.summary.take().unwrap_or_default().finish(clean);
         Some(RunResult {
             status,
             tests,
-            duration,
+            duration: duration.map(clean),
             failed_specs,
+            specs,
         })
-    }
-
-    /// A spec row of the summary table (`│ ✖  name   dur  counts │`) or a continuation
-    /// row holding the rest of a wrapped name.
-    fn table_row(&mut self, text: &[u8]) -> bool {
-        let s = lossy(text);
-        let (Some(first), Some(last)) = (s.find(BOX_V), s.rfind(BOX_V)) else {
-            return false;
-        };
-        if last <= first {
-            return false;
-        }
-        let Some(sum) = self.summary.as_mut() else {
-            return false;
-        };
-        let inner = s[first + BOX_V.len()..last].trim();
-        let name_part = |t: &str| t.split("  ").next().unwrap_or("").trim().to_string();
-        // Names are kept raw until the footer: a wrapped name is joined first and cleaned
-        // once, so that a secret split over rows is still found whole.
-        if let Some(rest) = inner.strip_prefix(MARK_FAIL) {
-            if sum.failed_specs.len() < 1000 {
-                sum.failed_specs
-                    .push(capped(&name_part(rest.trim_start()), RAW_NAME_CAP));
-                sum.in_failed_row = true;
-            }
-        } else if inner.starts_with(MARK_PASS) || inner.starts_with('-') {
-            sum.in_failed_row = false;
-        } else if sum.in_failed_row
-            && !inner.is_empty()
-            && let Some(last) = sum.failed_specs.last_mut()
-        {
-            let room = RAW_NAME_CAP.saturating_sub(last.len());
-            last.push_str(&capped(&name_part(inner), room));
-        }
-        true
     }
 
     fn marker(&self, text: &[u8]) -> Option<Event> {

@@ -2,7 +2,8 @@
 //!
 //! - `text`: escape stripping, lossy UTF-8, cleaning untrusted text, timestamps.
 //! - `compile`: the rules compiled into searches.
-//! - `classify`: one line → an event (`LineMatcher`).
+//! - `classify`: one line → events (`LineMatcher`), with the summary table (`table`)
+//!   and the failure digest (`digest`: failure lists, spec-level reasons, retries).
 //! - `scanner`: a file's bytes in chunks of any size → lines → events (`Scanner`).
 //!
 //! Speed (README.md, "Performance"): candidates are searched leftmost-first, which lets
@@ -10,7 +11,9 @@
 
 mod classify;
 mod compile;
+mod digest;
 mod scanner;
+mod table;
 mod text;
 
 pub(crate) use classify::{Event, RunResult};

@@ -32,7 +32,9 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// `redactor` removes secrets from every text the events carry.
     pub fn new(rules: &Rules, redactor: Redactor) -> Scanner {
-        let anchors = AnchorSearch::new(&rules.anchors());
+        let mut anchors = rules.anchors();
+        anchors.extend(super::digest::ANCHORS.iter().map(|a| a.to_string()));
+        let anchors = AnchorSearch::new(&anchors);
         Scanner {
             matcher: LineMatcher::new(rules, redactor),
             anchors,
@@ -66,7 +68,7 @@ impl Scanner {
         if self.in_line {
             off = off.min(self.line_start);
         }
-        if let Some(s) = self.matcher.summary_start() {
+        if let Some(s) = self.matcher.open_since() {
             off = off.min(s);
         }
         off
@@ -84,12 +86,10 @@ impl Scanner {
     fn line(&mut self, line: &[u8], offset: u64, hit: bool, cut: bool, out: &mut Vec<Event>) {
         let cut = cut || line.len() > LINE_CAP;
         let line = &line[..line.len().min(LINE_CAP)];
-        if !hit && !self.matcher.in_summary() && !self.anchors.is_match(line) {
+        if !hit && !self.matcher.wants_every_line() && !self.anchors.is_match(line) {
             return;
         }
-        if let Some(ev) = self.matcher.line(line, offset, cut) {
-            out.push(ev);
-        }
+        self.matcher.line(line, offset, cut, out);
     }
 
     /// The unfinished line, now finished.
@@ -117,7 +117,7 @@ impl Scanner {
         }
         let end = memchr::memrchr2(b'\n', 0, &chunk[i..]).map_or(i, |r| i + r + 1);
         while i < end {
-            if self.matcher.in_summary() {
+            if self.matcher.wants_every_line() {
                 let nl = i + line_end(&chunk[i..end]).expect("region ends with a line end");
                 if nl > i {
                     self.line(&chunk[i..nl], base + i as u64, true, false, out);

@@ -8,7 +8,7 @@ use crate::redact::Redactor;
 use crate::rules::Rules;
 
 #[path = "../../tests/support/cypress.rs"]
-mod cypress;
+pub(super) mod cypress;
 use cypress::{Spec, Style};
 
 fn scan(bytes: &[u8]) -> Vec<Event> {

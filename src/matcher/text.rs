@@ -103,6 +103,11 @@ pub(super) fn escape_end(raw: &[u8], esc: usize) -> usize {
 /// text is cut, so that no piece of one is left), control characters dropped, whitespace
 /// runs folded, at most `NAME_CAP` characters.
 pub(crate) fn clean_text(bytes: &[u8], redactor: &Redactor) -> String {
+    clean_text_to(bytes, redactor, NAME_CAP)
+}
+
+/// `clean_text` with a cap of `cap` characters.
+pub(super) fn clean_text_to(bytes: &[u8], redactor: &Redactor, cap: usize) -> String {
     let s = redactor.redact(&lossy(bytes));
     let mut out = String::new();
     let (mut space, mut chars) = (false, 0);
@@ -116,7 +121,7 @@ pub(crate) fn clean_text(bytes: &[u8], redactor: &Redactor) -> String {
         }
         // A folded space counts too: the cap holds for the whole text.
         let sep = space && !out.is_empty();
-        if chars + 1 + usize::from(sep) > NAME_CAP {
+        if chars + 1 + usize::from(sep) > cap {
             break;
         }
         if sep {
@@ -129,12 +134,22 @@ pub(crate) fn clean_text(bytes: &[u8], redactor: &Redactor) -> String {
     out
 }
 
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A word of a timestamp: only digits and `-:.,TZ+`, or a month abbreviation.
+fn stamp_like(word: &str) -> bool {
+    !word.is_empty()
+        && (word
+            .chars()
+            .all(|c| c.is_ascii_digit() || "-:.,TZ+".contains(c))
+            || MONTHS.contains(&word))
+}
+
 /// Drops a leading timestamp: one `[...]` group, then words made only of digits and
 /// `-:.,TZ+`, or month abbreviations (`2026-11-21 10:00:00`, `Nov 22 10:00:00`).
 pub(crate) fn strip_leading_timestamp(s: &str) -> &str {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let mut t = s.trim_start();
     if t.starts_with('[')
         && let Some(end) = t.find(']')
@@ -143,15 +158,29 @@ pub(crate) fn strip_leading_timestamp(s: &str) -> &str {
     }
     loop {
         let word_len = t.find(char::is_whitespace).unwrap_or(t.len());
-        let word = &t[..word_len];
-        let stamp_like = !word.is_empty()
-            && (word
-                .chars()
-                .all(|c| c.is_ascii_digit() || "-:.,TZ+".contains(c))
-                || MONTHS.contains(&word));
-        if !stamp_like || word_len == t.len() {
+        if !stamp_like(&t[..word_len]) || word_len == t.len() {
             return t.trim_end();
         }
         t = t[word_len..].trim_start();
     }
+}
+
+/// A line without the timestamp a log writer put at column 0 (a `[...]` group, or
+/// timestamp words, each with the one blank after it), its own indent kept: what mocha
+/// printed, for measuring indents. A line that starts with a blank has no timestamp.
+pub(super) fn without_timestamp(s: &str) -> &str {
+    let mut t = s;
+    if t.starts_with('[')
+        && let Some(end) = t.find(']')
+    {
+        t = &t[end + 1..];
+        t = t.strip_prefix([' ', '\t']).unwrap_or(t);
+    }
+    while let Some(word_len) = t.find([' ', '\t'])
+        && word_len > 0
+        && stamp_like(&t[..word_len])
+    {
+        t = &t[word_len + 1..];
+    }
+    t
 }
