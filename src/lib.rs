@@ -27,6 +27,7 @@ mod rules;
 mod state;
 mod summary;
 mod sys;
+mod triage;
 mod watch;
 mod watcher;
 mod webhook;
