@@ -15,6 +15,7 @@ mod error;
 mod exit;
 mod follow;
 mod follower;
+mod history;
 mod logging;
 mod machine;
 mod matcher;
