@@ -280,4 +280,141 @@ mod tests {
         let got = read_at_most(&root.0, "other", LONG, 2);
         assert_eq!(builds(&got), ["n077", "n004"]);
     }
+
+    /// Everything a file tree can hold besides a finished build of ours is skipped, and
+    /// nothing under the root is changed by the reading.
+    #[test]
+    fn damaged_foreign_and_unfinished_builds_are_skipped() {
+        let root = Root::new("skip");
+        let good = root.write("good", &plain("good"), 100);
+        let put = |dir: &str, f: &dyn Fn(&mut BuildState), mtime: u64| {
+            let mut st = plain(dir);
+            f(&mut st);
+            root.write(dir, &st, mtime)
+        };
+        put("dry", &|st| st.dry_run = true, 200);
+        put("running", &|st| st.run.status = Status::Running, 200);
+        put("no-finish", &|st| st.run.finished_at = None, 200);
+        put("schema2", &|st| st.schema = SCHEMA + 1, 200);
+        put("copied", &|st| st.build_name = "good".into(), 200);
+        put(".hidden", &|_| {}, 200);
+        put("has space", &|_| {}, 200);
+        put("this", &|_| {}, 200);
+        fs::write(
+            put("garbage", &|_| {}, 200),
+            b"{\"schema\": 1, \"status\": ",
+        )
+        .unwrap();
+        fs::write(put("not-json", &|_| {}, 200), [0xff, 0xfe, 0]).unwrap();
+        let big = put("big", &|_| {}, 200);
+        let mut padded = fs::read(&big).unwrap();
+        padded.resize(MAX_STATE_BYTES as usize + 1, b' ');
+        fs::write(&big, padded).unwrap();
+        // A symlinked state.json, a symlinked build directory, a FIFO (opening it for
+        // reading would block), a directory named state.json, a plain file at the root.
+        fs::create_dir_all(root.0.join("link")).unwrap();
+        std::os::unix::fs::symlink(&good, root.0.join("link").join(STATE)).unwrap();
+        std::os::unix::fs::symlink(root.0.join("good"), root.0.join("dirlink")).unwrap();
+        fs::create_dir_all(root.0.join("fifo")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(root.0.join("fifo").join(STATE))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        fs::create_dir_all(root.0.join("dir").join(STATE)).unwrap();
+        fs::write(root.0.join("file"), b"x").unwrap();
+        let before = tree(&root.0);
+
+        assert_eq!(builds(&read(&root.0, "this", LONG)), ["good"]);
+        assert_eq!(tree(&root.0), before, "reading changed the state root");
+        assert!(read(&root.0.join("missing"), "this", LONG).is_empty());
+        assert!(read(&root.0.join("file"), "this", LONG).is_empty());
+    }
+
+    /// Every path under `dir` with its size and modification time.
+    fn tree(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            out.push((p.clone(), m.len(), m.modified().unwrap()));
+            if m.is_dir() {
+                out.extend(tree(&p));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_zero_budget_reads_nothing() {
+        let root = Root::new("budget");
+        root.write("b1", &plain("b1"), 100);
+        assert!(read(&root.0, "this", Duration::ZERO).is_empty());
+        assert_eq!(builds(&read(&root.0, "this", LONG)), ["b1"]);
+        // A budget too large to add to now is no deadline, not a panic.
+        assert_eq!(builds(&read(&root.0, "this", Duration::MAX)), ["b1"]);
+    }
+
+    /// A categorized build gives each finished sub-run with its own specs and failures,
+    /// never the request's aggregate; a sub-run left open, without a time or without
+    /// specs gives nothing.
+    #[test]
+    fn a_categorized_build_gives_its_finished_subruns() {
+        let root = Root::new("categorized");
+        let mut st = BuildState::new("cat", true, "/var/log/x.log", at(0));
+        st.run = outcome(&["aggregate.cy.js", "linux/a.cy.js"], 300);
+        // Left open when the request ended (its time set, as if by mistake), and ended
+        // without a time.
+        let mut open = outcome(&["appliance/c.cy.js"], 250);
+        open.status = Status::Running;
+        let mut untimed = outcome(&["untimed.cy.js"], 0);
+        untimed.finished_at = None;
+        let mut old = outcome(&["old.cy.js"], 280);
+        old.specs.clear();
+        st.subruns = vec![
+            sub(1, "linux", outcome(&["linux/a.cy.js"], 100)),
+            sub(2, "windows", outcome(&["win/b.cy.js", "win/c.cy.js"], 200)),
+            sub(3, "appliance", open),
+            sub(4, "old", old),
+            sub(5, "untimed", untimed),
+        ];
+        root.write("cat", &st, 100);
+        let got = read(&root.0, "this", LONG);
+        let want = [
+            ("linux/a.cy.js", vec!["linux/a.cy.js"], 100),
+            ("win/b.cy.js", vec!["win/b.cy.js", "win/c.cy.js"], 200),
+        ];
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (run, (failed, specs, secs)) in got.iter().zip(want) {
+            assert_eq!(run.build, "cat");
+            assert_eq!(run.finished_at, at(secs));
+            assert_eq!(run.specs, specs);
+            let title = Some("suite › fails".to_string());
+            assert_eq!(run.failures, vec![(failed.to_string(), title)]);
+        }
+    }
+
+    /// A plain build gives its one run, as the watcher recorded it.
+    #[test]
+    fn a_plain_build_gives_its_run() {
+        let root = Root::new("plain");
+        let mut st = plain("p1");
+        st.run.failures.push(Failure {
+            spec: "b.cy.js".into(),
+            title: None,
+            error: None,
+        });
+        root.write("p1", &st, 100);
+        let want = PastRun {
+            build: "p1".into(),
+            finished_at: at(100),
+            specs: vec!["a.cy.js".into()],
+            failures: vec![
+                ("a.cy.js".into(), Some("suite › fails".into())),
+                ("b.cy.js".into(), None),
+            ],
+        };
+        assert_eq!(read(&root.0, "this", LONG), vec![want]);
+    }
 }
