@@ -331,6 +331,9 @@ pub(crate) fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
     if let Some(u) = &hook.username {
         out::line(format_args!("username: {u}"))?;
     }
+    if let Some(m) = &hook.mention {
+        out::line(format_args!("mention on failure: {m}"))?;
+    }
     out::line(format_args!("configuration: ok"))?;
     if !raw.send {
         return Ok(());

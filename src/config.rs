@@ -107,6 +107,8 @@ pub(crate) struct Webhook {
     redacted: String,
     pub channel: Option<String>,
     pub username: Option<String>,
+    /// Who a FAILED post tells (`mention_from_env`).
+    pub mention: Option<String>,
 }
 
 impl fmt::Debug for Webhook {
@@ -115,12 +117,14 @@ impl fmt::Debug for Webhook {
             .field("url", &self.redacted)
             .field("channel", &self.channel)
             .field("username", &self.username)
+            .field("mention", &self.mention)
             .finish()
     }
 }
 
 impl Webhook {
-    /// Reads and checks `MATTERMOST_ATVM_WEBHOOK` (+ channel and username overrides).
+    /// Reads and checks `MATTERMOST_ATVM_WEBHOOK` (+ channel and username overrides, and
+    /// the mention on failure).
     pub fn from_env(env: &Env) -> Result<Webhook> {
         let url = env.get("MATTERMOST_ATVM_WEBHOOK").ok_or_else(|| {
             Error::usage("MATTERMOST_ATVM_WEBHOOK is not set (the Mattermost incoming webhook URL; use --dry-run to post nothing)")
@@ -135,6 +139,7 @@ impl Webhook {
             redacted,
             channel: opt("MATTERMOST_ATVM_CHANNEL"),
             username: opt("MATTERMOST_ATVM_USERNAME"),
+            mention: mention_from_env(env)?,
         })
     }
 
@@ -161,6 +166,39 @@ impl Webhook {
             }
         }
         out
+    }
+}
+
+/// `MATTERMOST_ATVM_MENTION_ON_FAILURE`: who a FAILED post tells, e.g. `@qa-oncall` or
+/// `@alice, @bob`. Each name is `@` then `[A-Za-z0-9][A-Za-z0-9._-]*`, names separated by
+/// commas and/or blanks; anything else is refused. Returned as the names joined by `, `.
+pub(crate) fn mention_from_env(env: &Env) -> Result<Option<String>> {
+    const VAR: &str = "MATTERMOST_ATVM_MENTION_ON_FAILURE";
+    let Some(text) = env.get(VAR) else {
+        return Ok(None);
+    };
+    let names: Vec<&str> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let valid = |n: &&str| {
+        n.strip_prefix('@').is_some_and(|rest| {
+            rest.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+    };
+    match names.iter().find(|n| !valid(n)) {
+        None if !names.is_empty() => Ok(Some(names.join(", "))),
+        bad => {
+            let shown: String = bad.unwrap_or(&text).chars().take(60).collect();
+            Err(Error::usage(format!(
+                "{VAR}: {shown:?} is not a @name (use e.g. @qa-oncall or @alice, @bob)"
+            )))
+        }
     }
 }
 
@@ -291,6 +329,8 @@ pub(crate) struct WatchConfig {
     pub dry_run: bool,
     /// `None` only in a dry run without a webhook configured.
     pub webhook: Option<Webhook>,
+    /// Who a FAILED post tells (`MATTERMOST_ATVM_MENTION_ON_FAILURE`).
+    pub mention: Option<String>,
     pub advanced: Advanced,
 }
 
@@ -405,6 +445,10 @@ impl WatchConfig {
             hung_timeout: (!hung.value.is_zero()).then_some(hung.value),
             rules_file,
             dry_run: raw.dry_run,
+            mention: match &webhook {
+                Some(w) => w.mention.clone(),
+                None => mention_from_env(env)?,
+            },
             webhook,
             advanced: Advanced::resolve(env)?,
         })

@@ -4,8 +4,6 @@
 //! never fails (whatever cannot be read is skipped) and stops when its time is spent (the
 //! post must not wait for it).
 
-#![allow(dead_code)] // wired by the lead (issue 12)
-
 use crate::build::{BuildState, SCHEMA};
 use crate::model::{MAX_FAILURES, MAX_SPECS, RunOutcome};
 use crate::state::STATE;

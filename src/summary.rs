@@ -3,7 +3,7 @@
 //! directories are read by `state::peek`.
 
 use crate::build::BuildState;
-use crate::model::{Status, Timestamp};
+use crate::model::{Failure, Flaky, SpecRow, Status, Timestamp};
 use crate::state::Peeked;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
@@ -28,6 +28,10 @@ pub(crate) struct BuildSummary {
     pub watched: bool,
     /// Why the build directory could not be read, if it could not.
     pub damaged: Option<String>,
+    /// The digest (contract §9): the summary table's rows, failing and flaky tests.
+    pub specs: Vec<SpecRow>,
+    pub failures: Vec<Failure>,
+    pub flaky: Vec<Flaky>,
 }
 
 impl BuildSummary {
@@ -55,6 +59,9 @@ impl BuildSummary {
             updated_at: Some(st.updated_at.rfc3339()),
             watched,
             damaged: None,
+            specs: st.run.specs.clone(),
+            failures: st.run.failures.clone(),
+            flaky: st.run.flaky.clone(),
         }
     }
 
@@ -93,6 +100,9 @@ impl BuildSummary {
             updated_at: None,
             watched,
             damaged: why,
+            specs: Vec::new(),
+            failures: Vec::new(),
+            flaky: Vec::new(),
         }
     }
 }

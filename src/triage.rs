@@ -5,8 +5,6 @@
 //! A spec's reference is the most recent earlier run that ran it (whatever the build or
 //! sub-run): only that run decides whether a failure is new and what was fixed.
 
-#![allow(dead_code)] // wired by the lead (issue 12)
-
 use crate::model::{RunOutcome, Timestamp};
 use std::collections::{HashMap, HashSet};
 

@@ -14,6 +14,7 @@ use crate::config::{Request, WatchConfig, format_duration};
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
 use crate::follower::{Follower, Sink, Wake};
+use crate::history;
 use crate::machine::{CancelOutcome, Level, Machine, Step};
 use crate::matcher::{Event, Scanner};
 use crate::message::{self, Context};
@@ -22,13 +23,17 @@ use crate::redact::Redactor;
 use crate::rules::Rules;
 use crate::state::BuildDir;
 use crate::sys::{self, PidWatch, Signals};
+use crate::triage::{self, Triage};
 use crate::webhook::{Poster, Verdict};
 use log::{error, info, warn};
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Changes that are not status changes (progress, log position) are saved at most this
 /// often; status changes are saved at once.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// The most the look at earlier builds may delay a post (contract §9).
+const HISTORY_BUDGET: Duration = Duration::from_millis(200);
 
 /// What the follower feeds: bytes → scanner → events → machine, each step applied as it
 /// comes.
@@ -124,6 +129,8 @@ pub(crate) struct Watcher {
     saved_finished: bool,
     /// The state loaded differs from state.json (a posted marker recorded, say).
     stale: bool,
+    /// Each post's comparison with earlier builds, made once (retries post the same text).
+    triages: HashMap<Target, Triage>,
 }
 
 impl Watcher {
@@ -183,6 +190,7 @@ impl Watcher {
             cancelled: false,
             saved_finished: finished,
             stale,
+            triages: HashMap::new(),
             cfg,
         })
     }
@@ -447,9 +455,18 @@ impl Watcher {
             );
             return self.core.machine.delivered(t, now);
         }
+        let triage = self.triages.entry(t).or_insert_with(|| {
+            let root = self.bd.dir.parent().unwrap_or(std::path::Path::new("/"));
+            let past = history::read(root, &self.cfg.build_name, HISTORY_BUDGET);
+            let run = st.run_of(t);
+            let finished = run.finished_at.unwrap_or(st.updated_at);
+            triage::triage(run, finished, &past)
+        });
         let ctx = Context {
             request: &self.request,
             host: &self.host,
+            mention: self.cfg.mention.as_deref(),
+            triage: Some(triage),
         };
         let message = message::render(st, t, &ctx);
         let Some(poster) = &self.poster else {

@@ -161,7 +161,7 @@ fn groups_named_by_the_plan_for_cypress_only_blocks() {
         st["status"], "FAILED",
         "a failed group among completed ones fails the request"
     );
-    assert!(hook.delivered()[1].text().contains("- b.cy.js"));
+    assert!(hook.delivered()[1].text().contains("- **b.cy.js**"));
 }
 
 #[test]

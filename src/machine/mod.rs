@@ -165,7 +165,8 @@ impl Machine {
     }
 
     /// A Cypress result's details, kept for the post. A failed spec that gave no failure
-    /// list is a failure of its own, with the reason seen for it (contract §9).
+    /// list is a failure of its own, with the reason seen for it (contract §9); the
+    /// failures are kept in the order of the table's specs, which is the log's.
     fn record_result(&mut self, t: Target, r: &RunResult) {
         let run = self.state.run_of_mut(t);
         run.tests = r.tests;
@@ -173,19 +174,21 @@ impl Machine {
         run.failed_specs = r.failed_specs.clone();
         run.specs = r.specs.clone();
         let reasons = std::mem::take(&mut run.spec_errors);
+        let mut failures = std::mem::take(&mut run.failures);
         for spec in &r.failed_specs {
-            if run.failures.len() < MAX_FAILURES && !run.failures.iter().any(|f| f.spec == *spec) {
-                let error = reasons
-                    .iter()
-                    .find(|x| x.spec == *spec)
-                    .and_then(|x| x.error.clone());
-                run.failures.push(Failure {
+            if !failures.iter().any(|f| f.spec == *spec) {
+                let reason = reasons.iter().find(|x| x.spec == *spec);
+                failures.push(Failure {
                     spec: spec.clone(),
                     title: None,
-                    error,
+                    error: reason.and_then(|x| x.error.clone()),
                 });
             }
         }
+        let position = |spec: &str| r.specs.iter().position(|s| s.name == spec);
+        failures.sort_by_key(|f| position(&f.spec).unwrap_or(usize::MAX));
+        failures.truncate(MAX_FAILURES);
+        run.failures = failures;
     }
 
     /// A digest event (contract §9) of run `t`, for the spec in progress; capped, and

@@ -1,21 +1,24 @@
-//! The Mattermost post: Markdown, status and build first, then the request, counts,
-//! duration, failed specs, host and log file. Under 4000 characters, so that no server
-//! splits it. Text that comes from the log (or from the operator) is neutralised
-//! (`markdown.rs`): it can neither mention anybody nor break the layout.
+//! The Mattermost post: Markdown, status and build first (and who is told of a failure),
+//! then the request, counts, duration, the digest (`digest.rs`: failing tests, flaky
+//! tests, what was fixed), host and log file. Under 4000 characters, so that no server
+//! splits it: the digest gives way first. Text that comes from the log (or from the
+//! operator) is neutralised (`markdown.rs`): it can neither mention anybody nor break
+//! the layout.
 //!
 //! A `Message` is what a post shows; `webhook::Payload` wraps it for Mattermost.
 
+mod digest;
 mod markdown;
 
 use crate::build::{BuildState, Target};
 use crate::config::Request;
-use crate::model::{RunOutcome, Status, Tests};
+use crate::model::{RunOutcome, Status};
+use crate::triage::Triage;
 use markdown::{clip_escaped, safe};
 use std::time::Duration;
 
 /// Mattermost splits posts longer than this (its default `MaxPostSize` for webhooks).
 const MAX_CHARS: usize = 4000;
-const SHOWN_FAILED_SPECS: usize = 10;
 
 /// What one post shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +26,14 @@ pub(crate) struct Message {
     pub text: String,
 }
 
-/// Everything a message needs besides the state: the request and where it ran.
+/// Everything a message needs besides the state: the request, where it ran, who is told
+/// of a failure, and how its failures compare with earlier builds.
 pub(crate) struct Context<'a> {
     pub request: &'a Request,
     pub host: &'a str,
+    /// `MATTERMOST_ATVM_MENTION_ON_FAILURE`, validated: added to FAILED posts only.
+    pub mention: Option<&'a str>,
+    pub triage: Option<&'a Triage>,
 }
 
 fn emoji(s: Status) -> &'static str {
@@ -37,11 +44,17 @@ fn emoji(s: Status) -> &'static str {
     }
 }
 
-fn counts(t: &Tests) -> String {
-    format!(
+/// The test counts, and how many tests were flaky (only when some were).
+fn counts(run: &RunOutcome) -> Option<String> {
+    let t = run.tests?;
+    let mut s = format!(
         "{} tests: {} passed, {} failed, {} pending, {} skipped",
         t.total, t.passed, t.failed, t.pending, t.skipped
-    )
+    );
+    if !run.flaky.is_empty() {
+        s.push_str(&format!(" · {} flaky", run.flaky.len()));
+    }
+    Some(s)
 }
 
 /// `#### :x: ATVM run FAILED · build` (and the sub-run's position when categorized).
@@ -84,8 +97,8 @@ fn rows(
             rows.push((label, safe(v, 300)));
         }
     }
-    if let Some(t) = &run.tests {
-        rows.push(("Tests", counts(t)));
+    if let Some(c) = counts(run) {
+        rows.push(("Tests", c));
     }
     let started = run.started_at.unwrap_or(created);
     let wall = run
@@ -102,26 +115,6 @@ fn rows(
     rows
 }
 
-/// The failed specs, as many as fit in `room` characters of the whole body.
-fn failed_specs(body: &mut String, failed: &[String], room: usize) {
-    if failed.is_empty() {
-        return;
-    }
-    body.push_str(&format!("\n**Failed specs** ({}):\n", failed.len()));
-    let mut shown = 0;
-    for spec in failed.iter().take(SHOWN_FAILED_SPECS) {
-        let line = format!("- {}\n", safe(spec, 200));
-        if body.chars().count() + line.chars().count() > room {
-            break;
-        }
-        body.push_str(&line);
-        shown += 1;
-    }
-    if shown < failed.len() {
-        body.push_str(&format!("- … and {} more\n", failed.len() - shown));
-    }
-}
-
 /// Renders the post for `t` of `st`.
 pub(crate) fn render(st: &BuildState, t: Target, ctx: &Context) -> Message {
     let run = st.run_of(t);
@@ -131,13 +124,21 @@ pub(crate) fn render(st: &BuildState, t: Target, ctx: &Context) -> Message {
         safe(&st.log_file, 300)
     );
     let mut body = heading(st, t);
+    if run.status == Status::Failed
+        && let Some(m) = ctx.mention
+    {
+        body.push('\n');
+        body.push_str(m);
+    }
     body.push_str("\n\n| | |\n|:--|:--|\n");
     for (k, v) in rows(ctx.request, run, st.created_at) {
         body.push_str(&format!("| {k} | {v} |\n"));
     }
-    // The footer is kept whole: the details get what room is left.
-    let room = MAX_CHARS - 1 - footer.chars().count() - 40;
-    failed_specs(&mut body, &run.failed_specs, room);
+    // The status, counts, host and log are kept whole: the digest gets what room is left.
+    let used = body.chars().count() + footer.chars().count();
+    let mut digest = digest::Sections::new((MAX_CHARS - 1).saturating_sub(used));
+    digest::write(&mut digest, run, ctx.triage);
+    body.push_str(&digest.text);
     body.push_str(&footer);
     Message {
         text: clip_escaped(body.trim_end().to_string(), MAX_CHARS - 1),

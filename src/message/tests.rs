@@ -3,8 +3,8 @@
 use super::markdown::neutralize;
 use super::*;
 use crate::build::SubrunState;
-use crate::model::Timestamp;
-use crate::model::{PostState, RunOutcome};
+use crate::model::{Failure, Flaky, PostState, RunOutcome, SpecRow, Tests, Timestamp};
+use crate::triage::{Fixed, Mark, Triage};
 use std::time::UNIX_EPOCH;
 
 fn at(s: u64) -> Timestamp {
@@ -47,6 +47,8 @@ fn ctx(r: &Request) -> Context<'_> {
     Context {
         request: r,
         host: "atvm-controller-01",
+        mention: None,
+        triage: None,
     }
 }
 
@@ -252,4 +254,244 @@ fn stays_under_the_limit_with_many_long_failed_specs() {
     let m = render(&st, Target::Run, &ctx(&r)).text;
     assert!(m.chars().count() < MAX_CHARS, "{} chars", m.chars().count());
     assert!(m.contains("more"), "{m}");
+}
+
+fn failure(spec: &str, title: Option<&str>, error: Option<&str>) -> Failure {
+    Failure {
+        spec: spec.into(),
+        title: title.map(str::to_string),
+        error: error.map(str::to_string),
+    }
+}
+
+/// A FAILED run with every part of the digest.
+fn digest_run() -> BuildState {
+    let mut st = finished(Status::Failed);
+    st.run.specs = ["login.cy.js", "bundle.cy.js", "retry.cy.js"]
+        .iter()
+        .map(|n| SpecRow {
+            name: n.to_string(),
+            ..SpecRow::default()
+        })
+        .collect();
+    st.run.failures = vec![
+        failure(
+            "login.cy.js",
+            Some("Login › logs in"),
+            Some("AssertionError: expected 1 to equal 2"),
+        ),
+        failure(
+            "login.cy.js",
+            Some("Login › \"before each\" hook for \"is failing\""),
+            Some("CypressError: `cy.visit()` failed trying to load:"),
+        ),
+        failure(
+            "bundle.cy.js",
+            None,
+            Some("Error: Webpack Compilation Error"),
+        ),
+    ];
+    st.run.flaky = vec![Flaky {
+        spec: "retry.cy.js".into(),
+        title: "fail twice".into(),
+        attempts: 3,
+    }];
+    st
+}
+
+fn digest_triage() -> Triage {
+    Triage {
+        marks: vec![
+            Mark::New,
+            Mark::AlsoFailedIn("nightly-41".into()),
+            Mark::New,
+        ],
+        fixed: vec![Fixed {
+            build: "nightly-41".into(),
+            spec: "login.cy.js".into(),
+            title: Some("Login › works again".into()),
+        }],
+    }
+}
+
+#[test]
+fn the_digest_lists_failures_with_marks_then_flaky_then_fixed() {
+    let st = digest_run();
+    let (r, t) = (request(), digest_triage());
+    let c = Context {
+        mention: Some("@qa-oncall"),
+        triage: Some(&t),
+        ..ctx(&r)
+    };
+    let m = render(&st, Target::Run, &c).text;
+    let lines: Vec<&str> = m.lines().collect();
+    assert_eq!(lines[1], "@qa-oncall", "{m}");
+    for want in [
+        "| Tests | 14 tests: 11 passed, 3 failed, 0 pending, 0 skipped · 1 flaky |",
+        "**Failed tests** (3):",
+        "- **login.cy.js** › Login › logs in: AssertionError: expected 1 to equal 2 · new",
+        "- **login.cy.js** › Login › \"before each\" hook for \"is failing\": CypressError: \\`cy.visit()\\` failed trying to load: · also failed in nightly-41",
+        "- **bundle.cy.js**: Error: Webpack Compilation Error · new",
+        "**Flaky** (1):",
+        "- **retry.cy.js** › fail twice (passed on attempt 3)",
+        "**Fixed since nightly-41** (1):",
+        "- **login.cy.js** › Login › works again",
+    ] {
+        assert!(lines.contains(&want), "missing {want:?}:\n{m}");
+    }
+    let pos = |s: &str| m.find(s).unwrap();
+    assert!(pos("**Failed tests**") < pos("**Flaky**") && pos("**Flaky**") < pos("**Fixed since"));
+    assert!(
+        m.ends_with("Log: /root/cdc/tmp/nightly-2026.11.22.log"),
+        "{m}"
+    );
+}
+
+#[test]
+fn completed_posts_mention_nobody_and_say_nothing_of_flakiness_without_retries() {
+    let mut st = digest_run();
+    st.run.status = Status::Completed;
+    st.run.failures.clear();
+    st.run.flaky.clear();
+    let r = request();
+    let c = Context {
+        mention: Some("@qa-oncall"),
+        ..ctx(&r)
+    };
+    let m = render(&st, Target::Run, &c).text;
+    assert!(
+        !m.contains("@qa") && !m.contains("flaky") && !m.contains("Failed"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_failed_run_without_a_summary_says_why() {
+    let mut st = finished(Status::Failed);
+    st.run.tests = None;
+    st.run.reason = Some("Can't run because no spec files were found.".into());
+    let r = request();
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    assert!(
+        m.contains("**Why**:\n- Can't run because no spec files were found."),
+        "{m}"
+    );
+}
+
+#[test]
+fn more_failures_than_shown_end_with_and_n_more() {
+    let mut st = digest_run();
+    st.run.failures = (0..50)
+        .map(|i| failure("s.cy.js", Some(&format!("t{i}")), Some("Error: e")))
+        .collect();
+    st.run.tests = Some(Tests {
+        total: 70,
+        passed: 10,
+        failed: 60,
+        ..Tests::default()
+    });
+    let r = request();
+    let m = render(&st, Target::Run, &ctx(&r)).text;
+    assert!(m.contains("**Failed tests** (60):"), "{m}");
+    assert_eq!(m.matches("- **s.cy.js** › t").count(), 10, "{m}");
+    assert!(m.contains("- … and 50 more"), "{m}");
+}
+
+/// Every variant of the post through a real CommonMark renderer (GFM tables): one heading,
+/// first; the table stays a table; each list line is one item; no untrusted text becomes
+/// a mention, link, image, code, HTML or heading.
+#[test]
+fn every_variant_renders_as_intended_markdown() {
+    use pulldown_cmark::{Event as Md, Options, Parser, Tag, TagEnd};
+    let hostile = "@channel [x](http://e) ![i](y) <b>h</b> `c` # h **b** | p\n- li";
+    let mut nasty = digest_run();
+    nasty.run.failures = (0..50)
+        .map(|i| {
+            failure(
+                &format!("{hostile}{i}"),
+                Some(hostile),
+                Some(&hostile.repeat(5)),
+            )
+        })
+        .collect();
+    nasty.run.flaky = (0..50)
+        .map(|i| Flaky {
+            spec: hostile.into(),
+            title: format!("{hostile}{i}"),
+            attempts: 2,
+        })
+        .collect();
+    let mut completed = finished(Status::Completed);
+    completed.run.duration = Some("12:41".into());
+    let mut sub = finished(Status::Running);
+    sub.categorize = true;
+    sub.planned_groups = vec!["linux".into(), hostile.into()];
+    sub.subruns.push(SubrunState {
+        key: "02-x".into(),
+        name: hostile.into(),
+        index: 2,
+        run: digest_run().run,
+        post: PostState::default(),
+        progress: None,
+        run_seen: true,
+        opened_by_marker: true,
+    });
+    let mut fallback = finished(Status::Failed);
+    fallback.run.failed_specs = vec![hostile.into()];
+    let mut why = finished(Status::Failed);
+    why.run.reason = Some(hostile.into());
+    let t = digest_triage();
+    let r = Request {
+        scope_description: Some(hostile.into()),
+        ..request()
+    };
+    let variants = [
+        (completed, Target::Run),
+        (digest_run(), Target::Run),
+        (nasty, Target::Run),
+        (sub, Target::Subrun(0)),
+        (fallback, Target::Run),
+        (why, Target::Run),
+    ];
+    for (st, target) in variants {
+        let c = Context {
+            mention: Some("@qa-oncall, @alice"),
+            triage: Some(&t),
+            ..ctx(&r)
+        };
+        let m = render(&st, target, &c).text;
+        assert!(m.chars().count() < MAX_CHARS, "{m}");
+        let (mut headings, mut tables, mut in_item, mut text) = (0, 0, false, String::new());
+        for ev in Parser::new_ext(&m, Options::ENABLE_TABLES) {
+            match ev {
+                Md::Start(Tag::Heading { .. }) => headings += 1,
+                Md::Start(Tag::Table(cols)) => {
+                    tables += 1;
+                    assert_eq!(cols.len(), 2, "{m}");
+                }
+                Md::Start(Tag::Item) => (in_item, text) = (true, String::new()),
+                Md::End(TagEnd::Item) => in_item = false,
+                Md::SoftBreak | Md::HardBreak => {
+                    assert!(!in_item, "an item spans lines: {text}\n{m}")
+                }
+                Md::Text(t) => text.push_str(&t),
+                Md::Start(Tag::Link { .. } | Tag::Image { .. } | Tag::List(Some(_)))
+                | Md::Code(_)
+                | Md::Html(_)
+                | Md::InlineHtml(_) => panic!("{ev:?} in:\n{m}"),
+                _ => {}
+            }
+        }
+        assert_eq!((headings, tables), (1, 1), "{m}");
+        assert!(m.starts_with("#### "), "{m}");
+        let mentions: Vec<&str> = m.match_indices('@').map(|(i, _)| &m[i..]).collect();
+        for at in mentions {
+            assert!(
+                at.starts_with("@qa-oncall")
+                    || at.starts_with("@alice")
+                    || at.starts_with("@\u{200b}"),
+                "a live mention from the log: {at:.20}\n{m}"
+            );
+        }
+    }
 }
