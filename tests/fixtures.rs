@@ -6,23 +6,80 @@ mod support;
 
 use std::fs;
 use std::path::PathBuf;
+use support::cypress::{SpecError, SpecRun, Test};
 use support::*;
+
+/// The demo's run (`make demo`), and the earlier build it is compared with: a failure
+/// that is new, one that also failed before, one fixed since, a flaky test, a spec that
+/// failed to bundle.
+fn demo_specs(previous: bool) -> Vec<SpecRun> {
+    let timeout = [
+        "AssertionError: Timed out retrying after 60000ms: expected 'Running' to equal 'Succeeded'",
+        "",
+        "+ expected - actual",
+    ];
+    let mut login = vec![
+        Test::passed(&["Login", "shows the form"]),
+        Test::passed(&["Login", "logs in as admin"]),
+    ];
+    login.push(if previous {
+        Test::failed(&["Login", "shows the banner"], &["Error: banner not found"])
+    } else {
+        Test::flaky(&["Login", "shows the banner"], 2, 3)
+    });
+    let mut windows = vec![
+        Test::passed(&["Migration", "warm", "creates the plan"]),
+        Test::failed(&["Migration", "warm", "cutover completes"], &timeout),
+        Test::pending(&["Migration", "warm", "keeps the MAC address"]),
+    ];
+    windows.push(if previous {
+        Test::passed(&["Migration", "cleanup", "removes the snapshot"])
+    } else {
+        Test::hook_failed(
+            &["Migration", "cleanup"],
+            "after all",
+            "removes the snapshot",
+            &[
+                "CypressError: `cy.request()` failed on:",
+                "",
+                "https://atvm.example/api/plans",
+            ],
+        )
+    });
+    let inventory = if previous {
+        SpecRun::new(
+            "atvm/inventory.cy.js",
+            vec![Test::passed(&["Inventory", "lists the VMs"])],
+        )
+    } else {
+        SpecRun::errored("atvm/inventory.cy.js", SpecError::BundleError)
+    };
+    vec![
+        SpecRun::new("atvm/login.cy.js", login).with_duration("00:42"),
+        SpecRun::new(
+            "atvm/migrate/linux_rhel9_vm.cy.js",
+            vec![Test::passed(&["Migration", "cold", "migrates the VM"])],
+        )
+        .with_duration("12:08"),
+        SpecRun::new(
+            "atvm/migrate/windows_server_2022_dynamic_disks_uefi.cy.js",
+            windows,
+        )
+        .with_duration("24:51"),
+        inventory,
+        SpecRun::new(
+            "atvm/rollback.cy.js",
+            vec![Test::passed(&["Rollback", "restores the source VM"])],
+        )
+        .with_duration("03:26"),
+    ]
+}
 
 fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let mut demo = cypress::atvm_preamble("demo-build");
-    demo.extend(cypress::run(&[
-        Spec::passed("atvm/login.cy.js", 3),
-        Spec::passed("atvm/migrate/linux_rhel9_vm.cy.js", 6),
-        Spec {
-            pending: 1,
-            ..Spec::failed(
-                "atvm/migrate/windows_server_2022_dynamic_disks_uefi.cy.js",
-                5,
-                2,
-            )
-        },
-        Spec::passed("atvm/rollback.cy.js", 2),
-    ]));
+    demo.extend(cypress::detailed_run(&demo_specs(false), "41:07"));
+    let mut previous = cypress::atvm_preamble("demo-previous");
+    previous.extend(cypress::detailed_run(&demo_specs(true), "39:52"));
 
     let mut killed = cypress::atvm_preamble("k");
     killed.extend(cypress::run_starting(&[Spec::passed("a.cy.js", 1)]));
@@ -63,6 +120,17 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
             "demo-run.log",
             cypress::render(
                 &demo,
+                Style {
+                    colour: true,
+                    crlf: false,
+                    timestamps: true,
+                },
+            ),
+        ),
+        (
+            "demo-previous.log",
+            cypress::render(
+                &previous,
                 Style {
                     colour: true,
                     crlf: false,
@@ -134,6 +202,7 @@ fn fixture_files_match_the_builder() {
 fn each_fixture_ends_as_expected() {
     let cases = [
         ("demo-run.log", false, "FAILED", 1),
+        ("demo-previous.log", false, "FAILED", 1),
         ("completed-plain.log", false, "COMPLETED", 1),
         ("failed-colour-crlf.log", false, "FAILED", 1),
         ("canceled.log", false, "CANCELLED", 0),

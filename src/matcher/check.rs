@@ -2,8 +2,9 @@
 //! the test that replays its saved corpus in CI (`tests/fuzz_corpus.rs`), so both check
 //! exactly the same thing. Not part of the program's interface.
 //!
-//! For any bytes and any chunking: the scanner never panics, keeps its buffers and event
-//! texts bounded, and gives the same events and the same resume offset as when the bytes
+//! For any bytes and any chunking: the scanner never panics, keeps its buffers, event
+//! texts and a run's digest (failures, flaky tests, spec rows) bounded, and gives the same
+//! events (the digest's included) and the same resume offset as when the bytes
 //! come in one piece; a `Machine` fed those events (per chunk, as the watch loop does)
 //! ends in the same state and decides the same posts, never one twice. The fast paths are
 //! checked against plain references too: the one-pass rule search against every rule
@@ -164,6 +165,25 @@ fn assert_scanner_bounded(s: &Scanner) {
     }
 }
 
+/// Whatever the log holds, a run's digest stays within its caps.
+fn assert_digest_bounded(st: &BuildState) {
+    use crate::model::{MAX_FAILURES, MAX_FLAKY, MAX_SPECS};
+    for run in std::iter::once(&st.run).chain(st.subruns.iter().map(|s| &s.run)) {
+        assert!(run.specs.len() <= MAX_SPECS, "{} specs", run.specs.len());
+        assert!(
+            run.failures.len() <= MAX_FAILURES,
+            "{} failures",
+            run.failures.len()
+        );
+        assert!(
+            run.spec_errors.len() <= MAX_FAILURES,
+            "{} spec errors",
+            run.spec_errors.len()
+        );
+        assert!(run.flaky.len() <= MAX_FLAKY, "{} flaky", run.flaky.len());
+    }
+}
+
 /// What one way of feeding decided.
 #[derive(Debug, PartialEq)]
 struct Outcome {
@@ -260,6 +280,7 @@ pub fn check(data: &[u8]) {
     strip_ansi(case.log, &mut stripped);
     assert_eq!(stripped, strip_ansi_reference(case.log), "strip_ansi");
     let whole = feed(&case, rules, &[case.log], true);
+    assert_digest_bounded(&whole.state);
     assert_eq!(whole.position, case.log.len() as u64);
     assert!(whole.resume_offset <= whole.position);
     let reference = feed(&case, rules, &[case.log], false);
