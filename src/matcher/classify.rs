@@ -282,7 +282,6 @@ impl LineMatcher {
     }
 
     fn marker(&self, text: &[u8]) -> Option<Event> {
-        let c = &self.c;
         if let Some(e) = self.rule_end(Category::RunEnd, text) {
             let word = clean_text(&text[e..], &self.redactor);
             return Some(match Status::parse_terminal(&word) {
@@ -310,25 +309,7 @@ impl LineMatcher {
             });
         }
         if let Some(e) = self.rule_end(Category::Groups, text) {
-            let list = lossy(&text[e..]).into_owned();
-            let mut names = list
-                .split(',')
-                .map(|g| clean_text(g.as_bytes(), &self.redactor))
-                .filter(|g| !g.is_empty());
-            let mut groups: Vec<String> = names.by_ref().take(MAX_GROUPS).collect();
-            let complete = !self.cut && names.next().is_none();
-            if self.cut {
-                // The last name may be cut too.
-                groups.pop();
-            }
-            return Some(if groups.is_empty() {
-                Event::Malformed(clean_text(text, &self.redactor))
-            } else {
-                Event::Groups {
-                    names: groups,
-                    complete,
-                }
-            });
+            return Some(self.plan(text, e));
         }
         if self.rule_end(Category::RunStarting, text).is_some() {
             return Some(Event::RunStarting);
@@ -339,19 +320,8 @@ impl LineMatcher {
         if self.rule_end(Category::TerminatedContains, text).is_some() {
             return Some(Event::Terminated(clean_text(text, &self.redactor)));
         }
-        if c.rules(Category::TerminatedLines)
-            .iter()
-            .any(|r| r.id.is_some_and(|id| self.occurs(id)))
-            || (c.terminated_need_lossy && std::str::from_utf8(text).is_err())
-        {
-            let s = lossy(text);
-            let bare = strip_leading_timestamp(&s);
-            if c.rules(Category::TerminatedLines)
-                .iter()
-                .any(|r| r.finder.needle() == bare.as_bytes())
-            {
-                return Some(Event::Terminated(clean_text(text, &self.redactor)));
-            }
+        if self.terminated_line(text) {
+            return Some(Event::Terminated(clean_text(text, &self.redactor)));
         }
         if let Some(e) = self.rule_end(Category::Progress, text) {
             let rest = lossy(&text[e..]);
@@ -364,5 +334,43 @@ impl LineMatcher {
             }
         }
         None
+    }
+}
+
+impl LineMatcher {
+    /// `ATVM_GROUPS: a,b,c` from `e` on: the plan, and whether it is whole (not past
+    /// `MAX_GROUPS`, from a line that was not cut).
+    fn plan(&self, text: &[u8], e: usize) -> Event {
+        let list = lossy(&text[e..]).into_owned();
+        let mut names = list
+            .split(',')
+            .map(|g| clean_text(g.as_bytes(), &self.redactor))
+            .filter(|g| !g.is_empty());
+        let mut groups: Vec<String> = names.by_ref().take(MAX_GROUPS).collect();
+        let complete = !self.cut && names.next().is_none();
+        if self.cut {
+            // The last name may be cut too.
+            groups.pop();
+        }
+        if groups.is_empty() {
+            return Event::Malformed(clean_text(text, &self.redactor));
+        }
+        Event::Groups {
+            names: groups,
+            complete,
+        }
+    }
+
+    /// A line that is exactly a `terminated_lines` string once a leading timestamp is gone.
+    fn terminated_line(&self, text: &[u8]) -> bool {
+        let rules = self.c.rules(Category::TerminatedLines);
+        let candidate = rules.iter().any(|r| r.id.is_some_and(|id| self.occurs(id)))
+            || (self.c.terminated_need_lossy && std::str::from_utf8(text).is_err());
+        if !candidate {
+            return false;
+        }
+        let s = lossy(text);
+        let bare = strip_leading_timestamp(&s);
+        rules.iter().any(|r| r.finder.needle() == bare.as_bytes())
     }
 }

@@ -9,23 +9,25 @@
 //! Mattermost's `ok` and the marker is the one window where a restart posts again
 //! (README.md, "Delivery").
 
+mod feed;
+mod post;
+
 use crate::build::{BuildState, Target};
 use crate::config::{Request, WatchConfig, format_duration};
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
-use crate::follower::{Follower, Sink, Wake};
-use crate::history;
-use crate::machine::{CancelOutcome, Level, Machine, Step};
-use crate::matcher::{Event, Scanner};
-use crate::message::{self, Context};
-use crate::outbox::{Outbox, Retry};
+use crate::follower::{Follower, Wake};
+use crate::machine::{CancelOutcome, Machine};
+use crate::matcher::Scanner;
+use crate::outbox::Outbox;
 use crate::redact::Redactor;
 use crate::rules::Rules;
 use crate::state::BuildDir;
 use crate::sys::{self, PidWatch, Signals};
-use crate::triage::{self, Triage};
-use crate::webhook::{Poster, Verdict};
-use log::{error, info, warn};
+use crate::triage::Triage;
+use crate::webhook::Poster;
+use feed::Core;
+use log::info;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -34,81 +36,6 @@ use std::time::{Duration, Instant, SystemTime};
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// The most the look at earlier builds may delay a post (contract §9).
 const HISTORY_BUDGET: Duration = Duration::from_millis(200);
-
-/// What the follower feeds: bytes → scanner → events → machine, each step applied as it
-/// comes.
-struct Core {
-    machine: Machine,
-    scanner: Scanner,
-    outbox: Outbox,
-    /// One chunk's events (reused).
-    events: Vec<Event>,
-    /// Something to save; `urgent`: now, not at the next throttled save.
-    dirty: bool,
-    urgent: bool,
-    log_name: String,
-}
-
-impl Core {
-    fn apply(&mut self, step: Step) {
-        let build = &self.machine.state.build_name;
-        for n in &step.notes {
-            match n.level {
-                Level::Warn => warn!("{build}: {}", n.text),
-                Level::Info => info!("{}", n.text),
-            }
-        }
-        self.dirty |= step.changed;
-        self.urgent |= step.urgent;
-        for t in step.posts {
-            self.outbox.schedule(t, Instant::now());
-        }
-    }
-
-    fn apply_events(&mut self) {
-        let now = SystemTime::now();
-        for ev in std::mem::take(&mut self.events) {
-            let step = self.machine.event(&ev, now);
-            self.apply(step);
-        }
-    }
-}
-
-impl Sink for Core {
-    fn opened(&mut self, from: u64, mtime: SystemTime) {
-        self.scanner.reset(from);
-        let step = self.machine.log_present(SystemTime::now(), mtime);
-        self.apply(step);
-    }
-
-    fn bytes(&mut self, chunk: &[u8]) {
-        self.scanner.feed(chunk, &mut self.events);
-        self.apply_events();
-    }
-
-    fn grew(&mut self, mtime: SystemTime) {
-        self.machine.activity(SystemTime::now(), mtime);
-        // The position moved.
-        self.dirty = true;
-    }
-
-    fn truncated(&mut self) {
-        self.scanner.reset(0);
-        info!(
-            "{}: {} was truncated; reading it again from the start",
-            self.machine.state.build_name, self.log_name
-        );
-    }
-
-    fn closed(&mut self) {
-        self.scanner.finish(&mut self.events);
-        self.apply_events();
-        info!(
-            "{}: {} was rotated or removed; following the new file",
-            self.machine.state.build_name, self.log_name
-        );
-    }
-}
 
 pub(crate) struct Watcher {
     cfg: WatchConfig,
@@ -418,106 +345,5 @@ impl Watcher {
         let step = self.core.machine.pid_exited(SystemTime::now());
         self.core.apply(step);
         Ok(())
-    }
-
-    /// Makes every post that is due. Each attempt runs under the state lock, after a last
-    /// look for `cancelled.marker`.
-    fn deliver_due(&mut self) -> Result<()> {
-        for t in self.core.outbox.due(Instant::now()) {
-            // Saved first: a crash from here on leaves the post pending, never lost.
-            if self.core.dirty {
-                self.save()?;
-            }
-            let _lock = self.bd.state_lock()?;
-            self.apply_cancel_marker();
-            if self.cancelled {
-                return Ok(());
-            }
-            let step = self.attempt(t);
-            self.core.apply(step);
-            if self.core.dirty {
-                self.save_locked()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// One attempt for `t`; call with the state lock held.
-    fn attempt(&mut self, t: Target) -> Step {
-        let now = SystemTime::now();
-        let st = &self.core.machine.state;
-        let what = st.label(t);
-        if self.bd.posted_marker(st, t).exists() {
-            self.core.outbox.remove(t);
-            info!(
-                "{}: {what} already has a posted.marker; not posting again",
-                self.cfg.build_name
-            );
-            return self.core.machine.delivered(t, now);
-        }
-        let triage = self.triages.entry(t).or_insert_with(|| {
-            let root = self.bd.dir.parent().unwrap_or(std::path::Path::new("/"));
-            let past = history::read(root, &self.cfg.build_name, HISTORY_BUDGET);
-            let run = st.run_of(t);
-            let finished = run.finished_at.unwrap_or(st.updated_at);
-            triage::triage(run, finished, &past)
-        });
-        let ctx = Context {
-            request: &self.request,
-            host: &self.host,
-            mention: self.cfg.mention.as_deref(),
-            triage: Some(triage),
-        };
-        let message = message::render(st, t, &ctx);
-        let Some(poster) = &self.poster else {
-            self.core.outbox.remove(t);
-            let text = format!(
-                "----- Mattermost message (dry run: not posted) -----\n{}\n----------------------------------------------------\n",
-                message.text
-            );
-            if let Err(e) = crate::out::print(&text) {
-                warn!("{}: {e}", self.cfg.build_name);
-            }
-            return self.core.machine.printed(t, now);
-        };
-        match poster.send(message) {
-            Verdict::Delivered => {
-                self.core.outbox.remove(t);
-                if let Err(e) = self.bd.write_posted(st, t) {
-                    error!(
-                        "{}: posted {what}, but writing posted.marker failed: {e}",
-                        self.cfg.build_name
-                    );
-                }
-                self.core.machine.delivered(t, now)
-            }
-            Verdict::Retry { why, after } => {
-                match self.core.outbox.failed(t, after, Instant::now()) {
-                    Retry::After { attempts, delay } => {
-                        warn!(
-                            "{}: post of {what} failed (attempt {attempts}): {why}; retrying in {:.1}s",
-                            self.cfg.build_name,
-                            delay.as_secs_f64()
-                        );
-                        Step::default()
-                    }
-                    Retry::GaveUp { attempts } => {
-                        self.fail(t, format!("{why} (gave up after {attempts} attempt(s))"))
-                    }
-                }
-            }
-            Verdict::Permanent(why) => {
-                self.core.outbox.remove(t);
-                self.fail(t, why)
-            }
-        }
-    }
-
-    /// The post for `t` failed for good in this watch.
-    fn fail(&mut self, t: Target, why: String) -> Step {
-        self.failed.push(why.clone());
-        self.core
-            .machine
-            .delivery_failed(t, &why, SystemTime::now())
     }
 }
