@@ -1,4 +1,7 @@
 # atvm-run-watcher — build, test, demo and package.
+# Each target first sets up what it needs (dev/setup.sh): the musl target and the rustfmt and
+# clippy components with rustup, and as root the Debian packages with apt-get; what it cannot
+# install stops it with one line giving the command to run. Silent when all is there.
 #   make / make build   static release binary for x86_64-unknown-linux-musl
 #   make test           every test (what CI runs): lint, cargo test, package tests
 #   make demo           a simulated run followed end to end, with the message it would post
@@ -26,25 +29,27 @@ INVENTORY ?=
 # Reproducible archive: file times from the last commit (or now, outside git).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build toolchain test test-package e2e e2e-full lint demo dist clean
+SETUP = bash dev/setup.sh
+
+.PHONY: all build test test-package e2e e2e-full lint demo dist clean
 
 all: build
 
-toolchain:
-	@command -v $(CARGO) >/dev/null 2>&1 || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
-	@rustup target list --installed 2>/dev/null | grep -qx '$(TARGET)' || { echo "error: the Rust target $(TARGET) is missing; fix: rustup target add $(TARGET)" >&2; exit 1; }
-	@command -v musl-gcc >/dev/null 2>&1 || { echo "error: no C compiler for musl (musl-gcc); fix: apt-get install -y musl-tools" >&2; exit 1; }
-
-build: toolchain
+build:
+	@$(SETUP) build
 	$(CARGO) build --release --locked --target $(TARGET)
 	@file $(BIN) | grep -Eq 'statically linked|static-pie linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
 
 lint:
+	@$(SETUP) lint
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-test: lint
+# Everything the whole run needs is set up first, in one go (one apt-get at most).
+test:
+	@$(SETUP) test
+	@$(MAKE) --no-print-directory lint
 	$(CARGO) test --locked
 	@$(MAKE) --no-print-directory test-package
 
@@ -55,13 +60,18 @@ test-package: dist
 # Root only: the tarball installed and driven under a real systemd booted in a
 # systemd-nspawn container (tests/e2e/run.sh). e2e boots the host's own /usr (fast, CI);
 # e2e-full a reproducible debootstrap root (built once into target/e2e-root).
-e2e: dist
+e2e:
+	@$(SETUP) e2e
+	@$(MAKE) --no-print-directory dist
 	bash tests/e2e/run.sh "$(TARBALL)"
 
-e2e-full: dist
+e2e-full:
+	@$(SETUP) e2e-full
+	@$(MAKE) --no-print-directory dist
 	E2E_ROOT=debootstrap bash tests/e2e/run.sh "$(TARBALL)"
 
 demo:
+	@$(SETUP) demo
 	$(CARGO) build --release --locked --quiet
 	@bash tests/demo.sh target/release/atvm-run-watcher
 
