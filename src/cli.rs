@@ -118,7 +118,8 @@ pub struct WatchArgs {
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
 
-    /// Decide and record everything, print the message, post nothing
+    /// Decide and record everything, print the message, post nothing (start: check
+    /// everything, show the request and the systemctl command, start nothing)
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -2,14 +2,14 @@
 //! first and changes nothing on bad input (exit 2).
 
 use crate::cli::{CancelArgs, CheckWebhookArgs, StatusArgs, WatchArgs};
-use crate::config::{DEFAULT_ENV_FILE, Env, Paths, Target, Webhook, validate_build_name};
+use crate::config::{Env, Paths, Target, Webhook, validate_build_name};
+use crate::envfile::{self, EnvFile};
 use crate::error::{Error, Result};
 use crate::machine::{BuildState, CancelOutcome, Machine};
 use crate::model::{Status, Timestamp};
 use crate::state::{self, BuildDir, Loaded};
 use crate::webhook::{Payload, Poster, Verdict};
 use serde::Serialize;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -35,72 +35,15 @@ fn systemctl(env: &Env, verb: &str, build: &str) -> Result<()> {
     }
 }
 
-/// Parses a systemd `EnvironmentFile=`: `KEY=VALUE` lines, `#`/`;` comments, values
-/// optionally in single or double quotes.
-pub fn parse_env_file(text: &str) -> Env {
-    let pairs = text.lines().filter_map(|line| {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            return None;
-        }
-        let (k, v) = l.split_once('=')?;
-        let v = v.trim();
-        let v = if v.len() >= 2
-            && ((v.starts_with('"') && v.ends_with('"'))
-                || (v.starts_with('\'') && v.ends_with('\'')))
-        {
-            &v[1..v.len() - 1]
-        } else {
-            v
-        };
-        Some((k.trim().to_string(), v.to_string()))
-    });
-    Env::from_pairs(pairs)
-}
-
-/// The environment file systemd loads for the instances: it must exist, be readable by
-/// its owner only, and define a valid webhook. Returns its path and content.
-fn read_env_file(env: &Env) -> Result<(PathBuf, Env)> {
-    let path = PathBuf::from(env.get("ATVM_WATCHER_ENV_FILE").unwrap_or(DEFAULT_ENV_FILE));
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        Error::usage(format!(
-            "environment file {}: {e} (install creates it from the example)",
-            path.display()
-        ))
-    })?;
-    if !meta.is_file() {
-        return Err(Error::usage(format!(
-            "environment file {} is not a file",
-            path.display()
-        )));
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Error::usage(format!(
-            "environment file {} is readable by group or others (mode {mode:04o}); it holds the webhook secret: chmod 600 {}",
-            path.display(),
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::usage(format!("environment file {}: {e}", path.display())))?;
-    let file_env = parse_env_file(&text);
-    Webhook::from_env(&file_env)
-        .map_err(|e| Error::usage(format!("environment file {}: {e}", path.display())))?;
-    Ok((path, file_env))
-}
-
 /// `start`: validate, record the request, start the systemd instance.
 ///
 /// A build that already finished is not started again (exit 2: use a new build name, or
 /// remove its state directory), unless a post is still pending: then the instance is
 /// started to deliver it. A build being watched right now is exit 4.
+///
+/// `--dry-run`: every check, then the request it would record and the `systemctl` command
+/// it would run are printed; no request is written and nothing is started.
 pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
-    if raw.dry_run {
-        return Err(Error::usage(
-            "start does not take --dry-run (run `atvm-run-watcher --dry-run ...` directly)",
-        ));
-    }
     validate_build_name(raw.build_name.as_deref().unwrap_or_default()).map_err(|e| {
         if raw.build_name.is_none() {
             Error::usage("--build-name is required")
@@ -108,7 +51,8 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
             e
         }
     })?;
-    let (env_path, file_env) = read_env_file(env)?;
+    let (file, _) = envfile::load(env)?;
+    let (env_path, file_env) = (&file.path, file.parsed.env());
     // Paths resolve as the instance will see them (its environment file), unless this
     // shell says otherwise; tuning given here by flag or environment is recorded.
     let merged = file_env.overlaid_by(env);
@@ -163,6 +107,25 @@ pub fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
             )));
         }
         retry_post = st.finished();
+    }
+    if raw.dry_run {
+        let json = serde_json::to_string_pretty(&prepared.request)
+            .map_err(|e| Error::other(e.to_string()))?;
+        println!(
+            "dry run: would write {}:\n{json}",
+            bd.path(state::REQUEST).display()
+        );
+        println!(
+            "dry run: would run: {} start {}{}",
+            env.get("ATVM_WATCHER_SYSTEMCTL").unwrap_or("systemctl"),
+            unit_name(&cfg.build_name),
+            if retry_post {
+                " (to deliver the undelivered post)"
+            } else {
+                ""
+            }
+        );
+        return Ok(());
     }
     bd.create()?;
     bd.write_request(&prepared.request)?;
@@ -479,10 +442,13 @@ pub fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
 /// process environment when there is no such file); `--send` posts a test message.
 /// Exit 2: configuration; exit 3: delivery.
 pub fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
-    let path = PathBuf::from(env.get("ATVM_WATCHER_ENV_FILE").unwrap_or(DEFAULT_ENV_FILE));
+    let path = envfile::path(env);
     let (source, hook) = if path.exists() {
-        let (p, file_env) = read_env_file(env)?;
-        (p.display().to_string(), Webhook::from_env(&file_env)?)
+        let file = EnvFile::read(&path)?;
+        for note in &file.parsed.notes {
+            println!("warning: {}: {note}", path.display());
+        }
+        (path.display().to_string(), file.webhook()?)
     } else {
         println!(
             "note: {} does not exist (start would refuse); checking this shell's environment",
@@ -522,17 +488,6 @@ pub fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn env_file_syntax() {
-        let e = parse_env_file(
-            "# secrets\n; also a comment\nMATTERMOST_ATVM_WEBHOOK=https://h/hooks/x\n  MATTERMOST_ATVM_CHANNEL = \"qa-runs\"\nMATTERMOST_ATVM_USERNAME='atvm bot'\nEMPTY=\nnot a pair\n",
-        );
-        assert_eq!(e.get("MATTERMOST_ATVM_WEBHOOK"), Some("https://h/hooks/x"));
-        assert_eq!(e.get("MATTERMOST_ATVM_CHANNEL"), Some("qa-runs"));
-        assert_eq!(e.get("MATTERMOST_ATVM_USERNAME"), Some("atvm bot"));
-        assert_eq!(e.get("EMPTY"), None);
-    }
 
     #[test]
     fn ages() {

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod envfile;
 pub mod error;
 pub mod follow;
 pub mod follower;
