@@ -19,7 +19,9 @@ BIN     := target/$(TARGET)/release/atvm-run-watcher
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 CARGO   ?= cargo
 
-# Release tarball: one top directory, DIST_NAME. DIST_OUT can be moved (the package tests
+# Release tarball: one top directory, DIST_NAME. Its README.md is the operator's: this
+# README.md without the blocks between `<!-- dev ...` and `<!-- /dev -->` (building, testing,
+# the source tree), so that the shipped docs stand on their own. DIST_OUT can be moved (the package tests
 # build their INVENTORY variant elsewhere so that the real tarball stays as it was).
 DIST_NAME := atvm-watcher-service-$(VERSION)
 DIST_OUT  ?= dist/out
@@ -82,7 +84,12 @@ dist: build
 	install -m 0755 $(BIN) compat/atvm_run_watcher.py dist/start-atvm-run-watcher.sh \
 		dist/cancel-atvm-run-watcher.sh "$(DIST_DIR)/"
 	install -m 0644 systemd/atvm-run-watcher@.service dist/atvm-run-watcher.env.example \
-		dist/rules.example.json README.md INSTALL.md "$(DIST_DIR)/"
+		dist/rules.example.json INSTALL.md "$(DIST_DIR)/"
+	sed '/^<!-- dev/,/^<!-- \/dev -->$$/d' README.md | cat -s >"$(DIST_DIR)/README.md" \
+		&& chmod 0644 "$(DIST_DIR)/README.md"
+	@[ "$$(grep -c '^<!-- dev' README.md)" = "$$(grep -c '^<!-- /dev -->$$' README.md)" ] \
+		&& ! grep -q -e '<!--' -e '-->' "$(DIST_DIR)/README.md" \
+		|| { echo "error: README.md: every <!-- dev ... block must end with a line <!-- /dev -->" >&2; exit 1; }
 	install -m 0644 dist/install.mk "$(DIST_DIR)/Makefile"
 	echo "$(VERSION)" >"$(DIST_DIR)/VERSION" && chmod 0644 "$(DIST_DIR)/VERSION"
 	@if [ -n "$(INVENTORY)" ]; then set -x; install -d -m 0755 "$(DIST_DIR)/inventory" \

@@ -445,10 +445,18 @@ pub fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
     let path = envfile::path(env);
     let (source, hook) = if path.exists() {
         let file = EnvFile::read(&path)?;
-        for note in &file.parsed.notes {
-            println!("warning: {}: {note}", path.display());
+        let hook = file.webhook();
+        let told = hook
+            .as_ref()
+            .err()
+            .map(Error::to_string)
+            .unwrap_or_default();
+        for note in file.parsed.notes.iter().map(|n| n.to_string()) {
+            if !told.contains(&note) {
+                println!("warning: {}: {note}", path.display());
+            }
         }
-        (path.display().to_string(), file.webhook()?)
+        (path.display().to_string(), hook?)
     } else {
         println!(
             "note: {} does not exist (start would refuse); checking this shell's environment",
