@@ -22,7 +22,7 @@
 //! file, owned by root or the user running this, no group or other permission bits) and
 //! [`EnvFile::webhook`] the Mattermost settings, with diagnostics an operator can act on.
 
-use crate::config::{DEFAULT_ENV_FILE, Env, Webhook};
+use crate::config::{DEFAULT_ENV_FILE, Env, Webhook, redact_hook_urls};
 use crate::error::{Error, Result};
 use std::fmt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -483,10 +483,12 @@ impl EnvFile {
                 && counts
                 && a.name.starts_with(MATTERMOST_PREFIX)
             {
+                // The note is the operator's text; a hook URL in it (an old one) is a secret.
                 return Err(Error::usage(format!(
-                    "{}: {} ends with `{note}`, which systemd keeps as part of the value (`#` starts a comment only at the start of a line): put that note on a line of its own",
+                    "{}: {} ends with `{}`, which systemd keeps as part of the value (`#` starts a comment only at the start of a line): put that note on a line of its own",
                     self.place(&a.name),
-                    a.name
+                    a.name,
+                    redact_hook_urls(note)
                 )));
             }
         }
@@ -738,6 +740,11 @@ mod tests {
         );
         let e = webhook_error(&format!("MATTERMOST_ATVM_WEBHOOK=\"{URL}\" #prod\n"));
         assert!(e.contains("ends with `#prod`"), "{e}");
+        let e = webhook_error(&format!("MATTERMOST_ATVM_WEBHOOK={URL} # was {URL}\n"));
+        assert!(
+            e.contains("ends with `# was https://chat.example.com`"),
+            "{e}"
+        );
         let e = webhook_error(&format!(
             "MATTERMOST_ATVM_WEBHOOK={URL}\nMATTERMOST_ATVM_CHANNEL=qa # ours\n"
         ));
