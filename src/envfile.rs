@@ -177,6 +177,51 @@ impl Pending {
     fn name(&self) -> &str {
         &self.key[..self.key_trail.unwrap_or(self.key.len())]
     }
+
+    /// The line ends (or the file) with the value read: an assignment, or a note about a
+    /// name systemd refuses. `trim`: an unquoted value loses its trailing blanks.
+    fn push(&mut self, out: &mut Parsed, trim: bool) {
+        let mut value = std::mem::take(&mut self.value);
+        if trim && let Some(t) = self.value_trail {
+            value.truncate(t);
+        }
+        let name = self.name().to_string();
+        let note = self
+            .note_at
+            .filter(|&i| i < value.len())
+            .map(|i| value[i..].trim().to_string());
+        if valid_name(&name) {
+            out.assignments.push(Assignment {
+                name,
+                value,
+                line: self.line,
+                note,
+            });
+        } else if let Some(rest) = name.strip_prefix("export")
+            && rest.starts_with([' ', '\t'])
+            && valid_name(rest.trim())
+        {
+            out.notes.push(Note::Export {
+                line: self.line,
+                name: rest.trim().to_string(),
+            });
+        } else {
+            out.notes.push(Note::BadName {
+                line: self.line,
+                name: shown(&name),
+            });
+        }
+        *self = Pending::default();
+    }
+
+    /// The line ends (or the file) before any `=`.
+    fn no_equals(&self) -> Note {
+        let first = self.key.split([' ', '\t']).next().unwrap_or_default();
+        Note::NoEquals {
+            line: self.line,
+            name: valid_name(first).then(|| first.to_string()),
+        }
+    }
 }
 
 /// Parses `text` as systemd does.
@@ -188,40 +233,6 @@ pub fn parse(text: &str) -> Parsed {
     // The previous character, for telling a note (`URL # note`, `"URL"#note`).
     let mut prev = '\n';
     let mut hidden: Vec<usize> = Vec::new();
-
-    let push = |p: &mut Pending, out: &mut Parsed, trim: bool| {
-        let mut value = std::mem::take(&mut p.value);
-        if trim && let Some(t) = p.value_trail {
-            value.truncate(t);
-        }
-        let name = p.name().to_string();
-        let note = p
-            .note_at
-            .filter(|&i| i < value.len())
-            .map(|i| value[i..].trim().to_string());
-        if valid_name(&name) {
-            out.assignments.push(Assignment {
-                name,
-                value,
-                line: p.line,
-                note,
-            });
-        } else if let Some(rest) = name.strip_prefix("export")
-            && rest.starts_with([' ', '\t'])
-            && valid_name(rest.trim())
-        {
-            out.notes.push(Note::Export {
-                line: p.line,
-                name: rest.trim().to_string(),
-            });
-        } else {
-            out.notes.push(Note::BadName {
-                line: p.line,
-                name: shown(&name),
-            });
-        }
-        *p = Pending::default();
-    };
 
     for c in text.chars() {
         match st {
@@ -240,11 +251,7 @@ pub fn parse(text: &str) -> Parsed {
             State::Key => {
                 if newline(c) {
                     st = State::PreKey;
-                    let first = p.key.split([' ', '\t']).next().unwrap_or_default();
-                    out.notes.push(Note::NoEquals {
-                        line: p.line,
-                        name: valid_name(first).then(|| first.to_string()),
-                    });
+                    out.notes.push(p.no_equals());
                 } else if c == '=' {
                     st = State::PreValue;
                     p.value_trail = None;
@@ -260,7 +267,7 @@ pub fn parse(text: &str) -> Parsed {
             State::PreValue => {
                 if newline(c) {
                     st = State::PreKey;
-                    push(&mut p, &mut out, false);
+                    p.push(&mut out, false);
                 } else if c == '\'' {
                     st = State::Single;
                     p.quote_line = line;
@@ -283,7 +290,7 @@ pub fn parse(text: &str) -> Parsed {
             State::Value => {
                 if newline(c) {
                     st = State::PreKey;
-                    push(&mut p, &mut out, true);
+                    p.push(&mut out, true);
                 } else if c == '\\' {
                     st = State::ValueEscape;
                     p.value_trail = None;
@@ -356,17 +363,11 @@ pub fn parse(text: &str) -> Parsed {
                 line: p.quote_line,
                 name: p.name().to_string(),
             });
-            push(&mut p, &mut out, false);
+            p.push(&mut out, false);
         }
-        State::PreValue | State::ValueEscape => push(&mut p, &mut out, false),
-        State::Value => push(&mut p, &mut out, true),
-        State::Key => {
-            let first = p.key.split([' ', '\t']).next().unwrap_or_default();
-            out.notes.push(Note::NoEquals {
-                line: p.line,
-                name: valid_name(first).then(|| first.to_string()),
-            });
-        }
+        State::PreValue | State::ValueEscape => p.push(&mut out, false),
+        State::Value => p.push(&mut out, true),
+        State::Key => out.notes.push(p.no_equals()),
         State::PreKey | State::Comment | State::CommentEscape => {}
     }
     // What a swallowed line was meant to set, for the diagnostics.
