@@ -58,7 +58,7 @@ if [ "$lint" = 1 ]; then
 fi
 if [ "${#rust_missing[@]}" != 0 ]; then
     command -v rustup >/dev/null 2>&1 ||
-        fail "Rust's ${rust_missing[*]#*:} missing, and no rustup to add it; install Rust with rustup (https://rustup.rs), then run make $what again"
+        fail "missing Rust's ${rust_missing[*]#*:}, and no rustup to add it; install Rust with rustup (https://rustup.rs), then run make $what again"
     for m in "${rust_missing[@]}"; do
         kind=${m%%:*} name=${m#*:}
         echo "setup: rustup $kind add $name"
@@ -88,8 +88,8 @@ if [ "${#missing[@]}" != 0 ]; then
             command -v "$c" >/dev/null 2>&1 || fail "$c is still missing after apt-get install $list"
         done
     elif command -v apt-get >/dev/null 2>&1; then
-        fail "${missing[*]} missing; run: sudo apt-get install -y --no-install-recommends $list"
+        fail "missing ${missing[*]}; run: sudo apt-get install -y --no-install-recommends $list"
     else
-        fail "${missing[*]} missing; install them (Debian packages: $list), then run make $what again"
+        fail "missing ${missing[*]}; install them (Debian packages: $list), then run make $what again"
     fi
 fi
