@@ -137,6 +137,11 @@ fn start_refuses_bad_configuration_before_anything_starts() {
     let hook = FakeMattermost::start();
     let ops = Ops::new("startbad", &hook.url());
     type Case<'a> = (Box<dyn Fn() + 'a>, Vec<&'a str>, &'a str);
+    // A preparation that gives the env file this content.
+    let env_file = &ops.env_file;
+    let content = |text: String| -> Box<dyn Fn() + '_> {
+        Box::new(move || fs::write(env_file, &text).unwrap())
+    };
     let cases: Vec<Case> = vec![
         (
             Box::new(|| {}),
@@ -174,40 +179,27 @@ fn start_refuses_bad_configuration_before_anything_starts() {
             "MATTERMOST_ATVM_WEBHOOK is not set",
         ),
         (
-            Box::new(|| fs::write(&ops.env_file, "MATTERMOST_ATVM_WEBHOOK=not-a-url\n").unwrap()),
+            content("MATTERMOST_ATVM_WEBHOOK=not-a-url\n".into()),
             vec!["start", "--build-name", "b"],
             "not a valid http",
         ),
         (
-            Box::new(|| {
-                fs::write(
-                    &ops.env_file,
-                    "MATTERMOST_ATVM_WEBHOOK=https://mattermost.example.com/hooks/REPLACE_ME\n",
-                )
-                .unwrap()
-            }),
+            content(
+                "MATTERMOST_ATVM_WEBHOOK=https://mattermost.example.com/hooks/REPLACE_ME\n".into(),
+            ),
             vec!["start", "--build-name", "b"],
             "line 1: MATTERMOST_ATVM_WEBHOOK is still the example's placeholder",
         ),
         (
-            Box::new(|| {
-                fs::write(
-                    &ops.env_file,
-                    format!("export MATTERMOST_ATVM_WEBHOOK={}\n", hook.url()),
-                )
-                .unwrap()
-            }),
+            content(format!("export MATTERMOST_ATVM_WEBHOOK={}\n", hook.url())),
             vec!["start", "--build-name", "b"],
             "systemd ignores `export MATTERMOST_ATVM_WEBHOOK=...`",
         ),
         (
-            Box::new(|| {
-                fs::write(
-                    &ops.env_file,
-                    format!("MATTERMOST_ATVM_WEBHOOK={}   # prod hook\n", hook.url()),
-                )
-                .unwrap()
-            }),
+            content(format!(
+                "MATTERMOST_ATVM_WEBHOOK={}   # prod hook\n",
+                hook.url()
+            )),
             vec!["start", "--build-name", "b", "--dry-run"],
             "ends with `# prod hook`",
         ),
