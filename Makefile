@@ -1,4 +1,7 @@
 # atvm-run-watcher — build, test, demo and package.
+# Each target first sets up what it needs (dev/setup.sh): the musl target and the rustfmt and
+# clippy components with rustup, and as root the Debian packages with apt-get; what it cannot
+# install stops it with one line giving the command to run. Silent when all is there.
 #   make / make build   static release binary for x86_64-unknown-linux-musl
 #   make test           every test (what CI runs): lint, cargo test, package tests
 #   make demo           a simulated run followed end to end, with the message it would post
@@ -16,7 +19,9 @@ BIN     := target/$(TARGET)/release/atvm-run-watcher
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 CARGO   ?= cargo
 
-# Release tarball: one top directory, DIST_NAME. DIST_OUT can be moved (the package tests
+# Release tarball: one top directory, DIST_NAME. Its README.md is the operator's: this
+# README.md without the blocks between `<!-- dev ...` and `<!-- /dev -->` (building, testing,
+# the source tree), so that the shipped docs stand on their own. DIST_OUT can be moved (the package tests
 # build their INVENTORY variant elsewhere so that the real tarball stays as it was).
 DIST_NAME := atvm-watcher-service-$(VERSION)
 DIST_OUT  ?= dist/out
@@ -26,25 +31,27 @@ INVENTORY ?=
 # Reproducible archive: file times from the last commit (or now, outside git).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build toolchain test test-package e2e e2e-full lint demo dist clean
+SETUP = bash dev/setup.sh
+
+.PHONY: all build test test-package e2e e2e-full lint demo dist clean
 
 all: build
 
-toolchain:
-	@command -v $(CARGO) >/dev/null 2>&1 || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
-	@rustup target list --installed 2>/dev/null | grep -qx '$(TARGET)' || { echo "error: the Rust target $(TARGET) is missing; fix: rustup target add $(TARGET)" >&2; exit 1; }
-	@command -v musl-gcc >/dev/null 2>&1 || { echo "error: no C compiler for musl (musl-gcc); fix: apt-get install -y musl-tools" >&2; exit 1; }
-
-build: toolchain
+build:
+	@$(SETUP) build
 	$(CARGO) build --release --locked --target $(TARGET)
 	@file $(BIN) | grep -Eq 'statically linked|static-pie linked' || { echo "error: $(BIN) is not statically linked" >&2; exit 1; }
 	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
 
 lint:
+	@$(SETUP) lint
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-test: lint
+# Everything the whole run needs is set up first, in one go (one apt-get at most).
+test:
+	@$(SETUP) test
+	@$(MAKE) --no-print-directory lint
 	$(CARGO) test --locked
 	@$(MAKE) --no-print-directory test-package
 
@@ -55,13 +62,18 @@ test-package: dist
 # Root only: the tarball installed and driven under a real systemd booted in a
 # systemd-nspawn container (tests/e2e/run.sh). e2e boots the host's own /usr (fast, CI);
 # e2e-full a reproducible debootstrap root (built once into target/e2e-root).
-e2e: dist
+e2e:
+	@$(SETUP) e2e
+	@$(MAKE) --no-print-directory dist
 	bash tests/e2e/run.sh "$(TARBALL)"
 
-e2e-full: dist
+e2e-full:
+	@$(SETUP) e2e-full
+	@$(MAKE) --no-print-directory dist
 	E2E_ROOT=debootstrap bash tests/e2e/run.sh "$(TARBALL)"
 
 demo:
+	@$(SETUP) demo
 	$(CARGO) build --release --locked --quiet
 	@bash tests/demo.sh target/release/atvm-run-watcher
 
@@ -72,7 +84,12 @@ dist: build
 	install -m 0755 $(BIN) compat/atvm_run_watcher.py dist/start-atvm-run-watcher.sh \
 		dist/cancel-atvm-run-watcher.sh "$(DIST_DIR)/"
 	install -m 0644 systemd/atvm-run-watcher@.service dist/atvm-run-watcher.env.example \
-		dist/rules.example.json README.md INSTALL.md "$(DIST_DIR)/"
+		dist/rules.example.json INSTALL.md "$(DIST_DIR)/"
+	sed '/^<!-- dev/,/^<!-- \/dev -->$$/d' README.md | cat -s >"$(DIST_DIR)/README.md" \
+		&& chmod 0644 "$(DIST_DIR)/README.md"
+	@[ "$$(grep -c '^<!-- dev' README.md)" = "$$(grep -c '^<!-- /dev -->$$' README.md)" ] \
+		&& ! grep -q -e '<!--' -e '-->' "$(DIST_DIR)/README.md" \
+		|| { echo "error: README.md: every <!-- dev ... block must end with a line <!-- /dev -->" >&2; exit 1; }
 	install -m 0644 dist/install.mk "$(DIST_DIR)/Makefile"
 	echo "$(VERSION)" >"$(DIST_DIR)/VERSION" && chmod 0644 "$(DIST_DIR)/VERSION"
 	@if [ -n "$(INVENTORY)" ]; then set -x; install -d -m 0755 "$(DIST_DIR)/inventory" \

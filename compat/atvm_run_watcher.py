@@ -1,5 +1,5 @@
 #!/bin/sh
-# atvm_run_watcher.py — compatibility entry point (CONTRACT.md §8): runs the atvm-run-watcher
+# atvm_run_watcher.py — compatibility entry point: runs the atvm-run-watcher
 # binary installed beside this file, with every argument unchanged and its exit code kept.
 # One file, two languages, so that both `./atvm_run_watcher.py ...` (no Python needed) and
 # `python3 atvm_run_watcher.py ...` keep working for the callers of the old script.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# cancel-atvm-run-watcher.sh — cancel helper (CONTRACT.md §8): a thin wrapper over
+# cancel-atvm-run-watcher.sh — cancel helper: a thin wrapper over
 # `atvm-run-watcher cancel`, the binary beside this file, which marks the build CANCELLED
 # (nothing is posted for it) and stops atvm-run-watcher@<build>.service.
 # Flags: --build-name, --reason, --no-stop (see --help).

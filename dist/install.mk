@@ -1,6 +1,6 @@
 # Makefile of the release tarball (shipped as `Makefile` at its top): installs, uninstalls
-# and checks atvm-run-watcher on the controller, and nothing else. Layout: CONTRACT.md §2,
-# INSTALL.md. Needs make, sh and coreutils only: no Rust toolchain, no Python.
+# and checks atvm-run-watcher on the controller, and nothing else. Layout and use: INSTALL.md.
+# Needs make, sh and coreutils only: no Rust toolchain, no Python.
 #
 #   make install     [DESTDIR=/staging] [PREFIX=/opt/atvm-watcher-service]
 #   make uninstall   keeps /etc/atvm-run-watcher.env and /var/lib/atvm-run-watcher
@@ -109,14 +109,14 @@ check:
 	else echo "FAIL: $(UNITDIR)/$(UNIT) is missing or does not run $(PREFIX)/atvm-run-watcher"; fail=1; fi; \
 	e="$(DESTDIR)$(ENVFILE)"; \
 	if [ ! -f "$$e" ]; then echo "FAIL: $(ENVFILE) is missing (make install creates it)"; fail=1; \
+	elif out=$$(ATVM_WATCHER_ENV_FILE="$$e" "$(P)/atvm-run-watcher" check-webhook 2>&1); then \
+		echo "ok: $(ENVFILE): private, webhook $$(printf '%s\n' "$$out" | sed -n 's/^webhook: \([^ ]*\).*/\1/p') (atvm-run-watcher check-webhook)"; \
+		printf '%s\n' "$$out" | sed -n 's/^warning: /      warning: /p'; \
 	else \
-		m=$$(stat -L -c %a "$$e"); \
-		if [ $$(( 0$$m & 077 )) -eq 0 ]; then echo "ok: $(ENVFILE) mode $$m"; \
-		else echo "FAIL: $(ENVFILE) has mode $$m; fix: chmod 0600 $(ENVFILE)"; fail=1; fi; \
-		if [ -z "$(DESTDIR)" ] && [ "$$(stat -L -c %u "$$e")" != 0 ]; then echo "FAIL: $(ENVFILE) is not owned by root"; fail=1; fi; \
-		if grep -q '^[[:space:]]*MATTERMOST_ATVM_WEBHOOK=.*REPLACE_ME' "$$e"; then echo "FAIL: $(ENVFILE) still holds the example's placeholder webhook: put the real one in"; fail=1; \
-		elif grep -Eq '^[[:space:]]*MATTERMOST_ATVM_WEBHOOK=["'\'']?https?://' "$$e"; then echo "ok: $(ENVFILE) defines MATTERMOST_ATVM_WEBHOOK"; \
-		else echo "FAIL: $(ENVFILE) defines no http(s) MATTERMOST_ATVM_WEBHOOK"; fail=1; fi; \
+		why=$$(printf '%s\n' "$$out" | sed -n '/ ERROR /{s/^[^ ]* *ERROR *//;s/^environment file [^ ,:]*//;p;q;}'); \
+		case "$$why" in [,:\ ]*) ;; *) why=": $${why:-$$out}" ;; esac; \
+		echo "FAIL: $(ENVFILE)$$why (atvm-run-watcher check-webhook)"; fail=1; \
+		printf '%s\n' "$$out" | sed -n 's/^warning: /      warning: /p'; \
 	fi; \
 	if [ -d "$(DESTDIR)$(STATEROOT)" ]; then echo "ok: $(STATEROOT) exists"; else echo "FAIL: $(STATEROOT) is missing"; fail=1; fi; \
 	if $(SYSTEMD_LIVE); then \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# start-atvm-run-watcher.sh — start helper (CONTRACT.md §8): a thin wrapper over
+# start-atvm-run-watcher.sh — start helper: a thin wrapper over
 # `atvm-run-watcher start`, the binary beside this file, which validates the request and
 # the env file, records request.json and starts atvm-run-watcher@<build>.service.
 # Flags: --build-name, --template, --config-family, --migration-style,

@@ -149,7 +149,8 @@ pub(crate) struct WatchArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) rules: Option<PathBuf>,
 
-    /// Decide and record everything, print the message, post nothing
+    /// Decide and record everything, print the message, post nothing (start: check
+    /// everything, show the request and the systemctl command, start nothing)
     #[arg(long)]
     pub(crate) dry_run: bool,
 }

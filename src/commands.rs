@@ -2,15 +2,15 @@
 //! first and changes nothing on bad input (exit 2).
 
 use crate::cli::{CancelArgs, CheckWebhookArgs, StatusArgs, WatchArgs};
-use crate::config::{BuildRef, DEFAULT_ENV_FILE, Paths, Webhook, validate_build_name};
+use crate::config::{BuildRef, Paths, Webhook, validate_build_name};
 use crate::env::Env;
+use crate::envfile::{self, EnvFile};
 use crate::error::{Error, Result};
 use crate::machine::{CancelOutcome, Machine};
 use crate::out;
 use crate::state::{self, BuildDir, Loaded};
 use crate::summary::{self, BuildSummary};
 use crate::webhook::{Poster, Verdict};
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -36,72 +36,15 @@ fn systemctl(env: &Env, verb: &str, build: &str) -> Result<()> {
     }
 }
 
-/// Parses a systemd `EnvironmentFile=`: `KEY=VALUE` lines, `#`/`;` comments, values
-/// optionally in single or double quotes.
-pub(crate) fn parse_env_file(text: &str) -> Env {
-    let pairs = text.lines().filter_map(|line| {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            return None;
-        }
-        let (k, v) = l.split_once('=')?;
-        let v = v.trim();
-        let v = if v.len() >= 2
-            && ((v.starts_with('"') && v.ends_with('"'))
-                || (v.starts_with('\'') && v.ends_with('\'')))
-        {
-            &v[1..v.len() - 1]
-        } else {
-            v
-        };
-        Some((k.trim().to_string(), v.to_string()))
-    });
-    Env::from_pairs(pairs)
-}
-
-/// The environment file systemd loads for the instances: it must exist, be readable by
-/// its owner only, and define a valid webhook. Returns its path and content.
-fn read_env_file(env: &Env) -> Result<(PathBuf, Env)> {
-    let path = PathBuf::from(env.get("ATVM_WATCHER_ENV_FILE").unwrap_or(DEFAULT_ENV_FILE));
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        Error::usage(format!(
-            "environment file {}: {e} (install creates it from the example)",
-            path.display()
-        ))
-    })?;
-    if !meta.is_file() {
-        return Err(Error::usage(format!(
-            "environment file {} is not a file",
-            path.display()
-        )));
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Error::usage(format!(
-            "environment file {} is readable by group or others (mode {mode:04o}); it holds the webhook secret: chmod 600 {}",
-            path.display(),
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::usage(format!("environment file {}: {e}", path.display())))?;
-    let file_env = parse_env_file(&text);
-    Webhook::from_env(&file_env)
-        .map_err(|e| Error::usage(format!("environment file {}: {e}", path.display())))?;
-    Ok((path, file_env))
-}
-
 /// `start`: validate, record the request, start the systemd instance.
 ///
 /// A build that already finished is not started again (exit 2: use a new build name, or
 /// remove its state directory), unless a post is still pending: then the instance is
 /// started to deliver it. A build being watched right now is exit 4.
+///
+/// `--dry-run`: every check, then the request it would record and the `systemctl` command
+/// it would run are printed; no request is written and nothing is started.
 pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
-    if raw.dry_run {
-        return Err(Error::usage(
-            "start does not take --dry-run (run `atvm-run-watcher --dry-run ...` directly)",
-        ));
-    }
     validate_build_name(raw.build_name.as_deref().unwrap_or_default()).map_err(|e| {
         if raw.build_name.is_none() {
             Error::usage("--build-name is required")
@@ -109,30 +52,13 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
             e
         }
     })?;
-    let (env_path, file_env) = read_env_file(env)?;
+    let (file, _) = envfile::load(env)?;
+    let file_env = file.parsed.env();
     // Paths resolve as the instance will see them (its environment file), unless this
     // shell says otherwise; tuning given here by flag or environment is recorded.
     let merged = file_env.overlaid_by(env);
     let target = BuildRef::resolve(raw.build_name.as_deref(), &raw.paths, &merged)?;
-    let mut raw = raw.clone();
-    let from_shell = |key: &str| env.get(key).map(str::to_string);
-    // Checked here, where they are read: an error names the variable, not the flag.
-    let duration_from_shell = |key: &str| -> Result<Option<String>> {
-        let text = from_shell(key);
-        if let Some(t) = &text {
-            crate::config::parse_duration(&format!("{key} (environment)"), t)?;
-        }
-        Ok(text)
-    };
-    if raw.start_timeout.is_none() {
-        raw.start_timeout = duration_from_shell("ATVM_WATCHER_START_TIMEOUT")?;
-    }
-    if raw.hung_timeout.is_none() {
-        raw.hung_timeout = duration_from_shell("ATVM_WATCHER_HUNG_TIMEOUT")?;
-    }
-    raw.rules = raw
-        .rules
-        .or_else(|| from_shell("ATVM_WATCHER_RULES").map(PathBuf::from));
+    let raw = with_shell_tuning(raw, env)?;
     let instance_root = file_env
         .get("ATVM_WATCHER_STATE_ROOT")
         .map(PathBuf::from)
@@ -141,7 +67,7 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
         return Err(Error::usage(format!(
             "the systemd instance would keep its state in {} ({} decides), not in {}: set ATVM_WATCHER_STATE_ROOT there or drop --state-root",
             instance_root.display(),
-            env_path.display(),
+            file.path.display(),
             target.paths.state_root.display()
         )));
     }
@@ -151,47 +77,97 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
         ..raw.clone()
     };
     let prepared = crate::watch::prepare(&check, &merged, target)?;
-    let (bd, cfg) = (&prepared.dir, &prepared.cfg);
-
-    if bd.is_watched() {
-        return Err(Error::Busy(format!(
-            "build {} is already being watched",
-            cfg.build_name
-        )));
-    }
-    let mut retry_post = false;
-    if let Loaded::Found(mut st) = bd.load_state()? {
-        // A posted marker proves a delivery state.json may not record yet.
-        bd.apply_posted_markers(&mut st);
-        // A dry run's state does not count: the real watch sets it aside.
-        if st.finished() && !st.post.post_pending && !st.dry_run {
-            return Err(Error::usage(format!(
-                "build {} already finished ({}{}); not starting it again: use a new build name, or remove {} to watch it anew",
-                cfg.build_name,
-                st.status(),
-                if st.post.posted { ", posted" } else { "" },
-                bd.dir.display()
-            )));
-        }
-        retry_post = st.finished();
+    let retry_post = startable(&prepared)?;
+    let (bd, build) = (&prepared.dir, &prepared.cfg.build_name);
+    let unit = unit_name(build);
+    if raw.dry_run {
+        return show_start(&prepared, env, retry_post);
     }
     bd.create()?;
     bd.write_request(&prepared.request)?;
-    systemctl(env, "start", &cfg.build_name)?;
+    systemctl(env, "start", build)?;
     if retry_post {
         out::line(format_args!(
-            "started {} to deliver the undelivered post of build {}",
-            unit_name(&cfg.build_name),
-            cfg.build_name
-        ))?;
+            "started {unit} to deliver the undelivered post of build {build}"
+        ))
     } else {
+        let request = bd.path(state::REQUEST);
         out::line(format_args!(
-            "started {} (request: {})",
-            unit_name(&cfg.build_name),
-            bd.path(state::REQUEST).display()
-        ))?;
+            "started {unit} (request: {})",
+            request.display()
+        ))
     }
-    Ok(())
+}
+
+/// The tuning `start` records besides its flags: what this shell exports (the instance
+/// reads its environment file itself). Checked here, where it is read: an error names the
+/// variable, not the flag.
+fn with_shell_tuning(raw: &WatchArgs, env: &Env) -> Result<WatchArgs> {
+    let mut raw = raw.clone();
+    let duration = |key: &str| -> Result<Option<String>> {
+        let text = env.get(key).map(str::to_string);
+        if let Some(t) = &text {
+            crate::config::parse_duration(&format!("{key} (environment)"), t)?;
+        }
+        Ok(text)
+    };
+    if raw.start_timeout.is_none() {
+        raw.start_timeout = duration("ATVM_WATCHER_START_TIMEOUT")?;
+    }
+    if raw.hung_timeout.is_none() {
+        raw.hung_timeout = duration("ATVM_WATCHER_HUNG_TIMEOUT")?;
+    }
+    raw.rules = raw
+        .rules
+        .or_else(|| env.get("ATVM_WATCHER_RULES").map(PathBuf::from));
+    Ok(raw)
+}
+
+/// Whether the build may be started: not watched now (exit 4), not finished (exit 2)
+/// unless a post is still pending; `Ok(true)` when the start is to deliver that post.
+fn startable(prepared: &crate::watch::Prepared) -> Result<bool> {
+    let (bd, build) = (&prepared.dir, &prepared.cfg.build_name);
+    if bd.is_watched() {
+        return Err(Error::Busy(format!(
+            "build {build} is already being watched"
+        )));
+    }
+    let Loaded::Found(mut st) = bd.load_state()? else {
+        return Ok(false);
+    };
+    // A posted marker proves a delivery state.json may not record yet.
+    bd.apply_posted_markers(&mut st);
+    // A dry run's state does not count: the real watch sets it aside.
+    if st.finished() && !st.post.post_pending && !st.dry_run {
+        return Err(Error::usage(format!(
+            "build {build} already finished ({}{}); not starting it again: use a new build name, or remove {} to watch it anew",
+            st.status(),
+            if st.post.posted { ", posted" } else { "" },
+            bd.dir.display()
+        )));
+    }
+    Ok(st.finished())
+}
+
+/// `start --dry-run`: what would be recorded and run.
+fn show_start(prepared: &crate::watch::Prepared, env: &Env, retry_post: bool) -> Result<()> {
+    let json =
+        serde_json::to_string_pretty(&prepared.request).map_err(|e| Error::other(e.to_string()))?;
+    let request = prepared.dir.path(state::REQUEST);
+    out::line(format_args!(
+        "dry run: would write {}:\n{json}",
+        request.display()
+    ))?;
+    out::line(format_args!(
+        "dry run: would run: {} start {}{}",
+        env.get("ATVM_WATCHER_SYSTEMCTL").unwrap_or("systemctl"),
+        unit_name(&prepared.cfg.build_name),
+        if retry_post {
+            " (to deliver the undelivered post)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// `cancel`: under the state lock, either the build already finished (nothing changes)
@@ -313,10 +289,21 @@ pub(crate) fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
 /// process environment when there is no such file); `--send` posts a test message.
 /// Exit 2: configuration; exit 3: delivery.
 pub(crate) fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
-    let path = PathBuf::from(env.get("ATVM_WATCHER_ENV_FILE").unwrap_or(DEFAULT_ENV_FILE));
+    let path = envfile::path(env);
     let (source, hook) = if path.exists() {
-        let (p, file_env) = read_env_file(env)?;
-        (p.display().to_string(), Webhook::from_env(&file_env)?)
+        let file = EnvFile::read(&path)?;
+        let hook = file.webhook();
+        let told = hook
+            .as_ref()
+            .err()
+            .map(Error::to_string)
+            .unwrap_or_default();
+        for note in file.parsed.notes.iter().map(|n| n.to_string()) {
+            if !told.contains(&note) {
+                out::line(format_args!("warning: {}: {note}", path.display()))?;
+            }
+        }
+        (path.display().to_string(), hook?)
     } else {
         out::line(format_args!(
             "note: {} does not exist (start would refuse); checking this shell's environment",
@@ -348,21 +335,5 @@ pub(crate) fn check_webhook(raw: &CheckWebhookArgs, env: &Env) -> Result<()> {
         Verdict::Retry { why, .. } | Verdict::Permanent(why) => Err(Error::Delivery(format!(
             "test message not delivered: {why}"
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_file_syntax() {
-        let e = parse_env_file(
-            "# secrets\n; also a comment\nMATTERMOST_ATVM_WEBHOOK=https://h/hooks/x\n  MATTERMOST_ATVM_CHANNEL = \"qa-runs\"\nMATTERMOST_ATVM_USERNAME='atvm bot'\nEMPTY=\nnot a pair\n",
-        );
-        assert_eq!(e.get("MATTERMOST_ATVM_WEBHOOK"), Some("https://h/hooks/x"));
-        assert_eq!(e.get("MATTERMOST_ATVM_CHANNEL"), Some("qa-runs"));
-        assert_eq!(e.get("MATTERMOST_ATVM_USERNAME"), Some("atvm bot"));
-        assert_eq!(e.get("EMPTY"), None);
     }
 }

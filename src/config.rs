@@ -99,6 +99,10 @@ pub(crate) fn format_duration(d: Duration) -> String {
     humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
 }
 
+/// The hook id of the shipped example's webhook (`dist/atvm-run-watcher.env.example`):
+/// refused everywhere, since nothing would ever be delivered to it.
+pub const PLACEHOLDER: &str = "REPLACE_ME";
+
 /// The Mattermost incoming webhook. The URL is a secret: it is never printed, logged or
 /// stored; `Debug` and `redacted()` show only its scheme and host.
 #[derive(Clone, PartialEq, Eq)]
@@ -133,6 +137,11 @@ impl Webhook {
         let redacted = redact_url(url).ok_or_else(|| {
             Error::usage("MATTERMOST_ATVM_WEBHOOK is not a valid http:// or https:// URL")
         })?;
+        if url.contains(PLACEHOLDER) {
+            return Err(Error::usage(format!(
+                "MATTERMOST_ATVM_WEBHOOK is still the example's placeholder ({redacted}/hooks/{PLACEHOLDER}): put the real incoming webhook URL of the Mattermost channel there"
+            )));
+        }
         let opt = |k: &str| env.get(k).map(|s| s.trim().to_string());
         Ok(Webhook {
             url: url.to_string(),

@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod config;
 mod env;
+mod envfile;
 mod error;
 mod exit;
 mod follow;

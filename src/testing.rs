@@ -34,3 +34,13 @@ pub fn scan(mut r: impl Read) -> io::Result<(u64, usize)> {
     s.finish(&mut out);
     Ok((bytes, events + out.len()))
 }
+
+/// The assignments of an environment file's text as the watcher reads it, in file order
+/// (the end-to-end test compares them with systemd's own reading).
+pub fn env_file_assignments(text: &str) -> Vec<(String, String)> {
+    crate::envfile::parse(text)
+        .assignments
+        .into_iter()
+        .map(|a| (a.name, a.value))
+        .collect()
+}

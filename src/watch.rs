@@ -34,6 +34,15 @@ impl Drop for TempRoot {
 /// Resolves, validates and locks, then watches.
 pub(crate) fn run(raw: &WatchArgs, env: &Env) -> Result<Outcome> {
     let mut target = BuildRef::resolve(raw.build_name.as_deref(), &raw.paths, env)?;
+    // Run from a shell (the old script's callers), the webhook comes from the env file.
+    let from_file = crate::envfile::for_watch(env, raw.dry_run)?;
+    let env = match &from_file {
+        Some((file_env, line)) => {
+            info!("{}: {line}", target.build_name);
+            file_env
+        }
+        None => env,
+    };
     let _temp = if raw.dry_run && !target.paths.state_root_explicit {
         let t =
             std::env::temp_dir().join(format!("atvm-run-watcher-dry-run.{}", std::process::id()));

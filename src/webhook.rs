@@ -92,6 +92,9 @@ fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Verdict {
             why: what,
             after: retry_after.and_then(parse_retry_after),
         },
+        400 if detail.contains("incoming_webhook.invalid") => Verdict::Permanent(format!(
+            "{what} (no such webhook: MATTERMOST_ATVM_WEBHOOK is wrong, or the hook was deleted)"
+        )),
         501 => Verdict::Permanent(format!(
             "{what} (incoming webhooks are disabled on the server)"
         )),
@@ -254,7 +257,8 @@ mod tests {
             (200, "ok\n", None, Verdict::Delivered),
             (200, "", None, Verdict::Permanent("HTTP 200 without `ok` (body: \"\")".into())),
             (200, "<html>proxy login</html>", None, Verdict::Permanent("HTTP 200 without `ok` (body: \"<html>proxy login</html>\")".into())),
-            (400, invalid, None, Verdict::Permanent("HTTP 400 web.incoming_webhook.invalid.app_error: Invalid webhook.".into())),
+            (400, invalid, None, Verdict::Permanent("HTTP 400 web.incoming_webhook.invalid.app_error: Invalid webhook. (no such webhook: MATTERMOST_ATVM_WEBHOOK is wrong, or the hook was deleted)".into())),
+            (400, "bad request", None, Verdict::Permanent("HTTP 400 bad request".into())),
             (401, "", None, Verdict::Permanent("HTTP 401".into())),
             (403, "Forbidden", None, Verdict::Permanent("HTTP 403 Forbidden".into())),
             (404, "", None, Verdict::Permanent("HTTP 404".into())),

@@ -137,16 +137,16 @@ fn start_refuses_bad_configuration_before_anything_starts() {
     let hook = FakeMattermost::start();
     let ops = Ops::new("startbad", &hook.url());
     type Case<'a> = (Box<dyn Fn() + 'a>, Vec<&'a str>, &'a str);
+    // A preparation that gives the env file this content.
+    let env_file = &ops.env_file;
+    let content = |text: String| -> Box<dyn Fn() + '_> {
+        Box::new(move || fs::write(env_file, &text).unwrap())
+    };
     let cases: Vec<Case> = vec![
         (
             Box::new(|| {}),
             vec!["start", "--build-name", "../x"],
             "invalid build name",
-        ),
-        (
-            Box::new(|| {}),
-            vec!["start", "--build-name", "b", "--dry-run"],
-            "does not take --dry-run",
         ),
         (
             Box::new(|| {}),
@@ -179,9 +179,29 @@ fn start_refuses_bad_configuration_before_anything_starts() {
             "MATTERMOST_ATVM_WEBHOOK is not set",
         ),
         (
-            Box::new(|| fs::write(&ops.env_file, "MATTERMOST_ATVM_WEBHOOK=not-a-url\n").unwrap()),
+            content("MATTERMOST_ATVM_WEBHOOK=not-a-url\n".into()),
             vec!["start", "--build-name", "b"],
             "not a valid http",
+        ),
+        (
+            content(
+                "MATTERMOST_ATVM_WEBHOOK=https://mattermost.example.com/hooks/REPLACE_ME\n".into(),
+            ),
+            vec!["start", "--build-name", "b"],
+            "line 1: MATTERMOST_ATVM_WEBHOOK is still the example's placeholder",
+        ),
+        (
+            content(format!("export MATTERMOST_ATVM_WEBHOOK={}\n", hook.url())),
+            vec!["start", "--build-name", "b"],
+            "systemd ignores `export MATTERMOST_ATVM_WEBHOOK=...`",
+        ),
+        (
+            content(format!(
+                "MATTERMOST_ATVM_WEBHOOK={}   # prod hook\n",
+                hook.url()
+            )),
+            vec!["start", "--build-name", "b", "--dry-run"],
+            "ends with `# prod hook`",
         ),
         (
             Box::new(|| fs::remove_file(&ops.env_file).unwrap()),
@@ -202,6 +222,58 @@ fn start_refuses_bad_configuration_before_anything_starts() {
         ops.calls()
     );
     assert_eq!(fs::read_dir(&ops.sb.state_root).unwrap().count(), 0);
+}
+
+#[test]
+fn start_dry_run_shows_what_it_would_record_and_run() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("startdry", &hook.url());
+    let (code, help, _) = ops.run(&["start", "--help"]);
+    assert_eq!(code, 0);
+    assert!(help.contains("--dry-run"), "{help}");
+    let (code, out, err) = ops.run(&[
+        "start",
+        "--build-name",
+        "dry-1",
+        "--template",
+        "rhel9-to-ocp",
+        "--categorize",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let request = ops.sb.build_dir("dry-1").join("request.json");
+    assert!(
+        out.contains(&format!("dry run: would write {}:", request.display())),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&out[out.find('{').unwrap()..=out.rfind('}').unwrap()]).unwrap();
+    assert_eq!(json["build_name"], "dry-1");
+    assert_eq!(json["template"], "rhel9-to-ocp");
+    assert_eq!(json["categorize"], true);
+    assert!(
+        out.contains("dry run: would run: ")
+            && out.contains(" start atvm-run-watcher@dry-1.service"),
+        "{out}"
+    );
+    assert!(ops.calls().is_empty(), "nothing started: {:?}", ops.calls());
+    assert!(!ops.sb.build_dir("dry-1").exists(), "nothing recorded");
+    assert_eq!(hook.received().len(), 0);
+    // The same start without --dry-run records exactly that request.
+    let (code, _, err) = ops.run(&[
+        "start",
+        "--build-name",
+        "dry-1",
+        "--template",
+        "rhel9-to-ocp",
+        "--categorize",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let written: serde_json::Value = serde_json::from_slice(&fs::read(&request).unwrap()).unwrap();
+    for key in ["build_name", "template", "categorize", "log_file"] {
+        assert_eq!(written[key], json[key], "{key}");
+    }
+    assert_eq!(ops.calls(), vec!["start atvm-run-watcher@dry-1.service"]);
 }
 
 #[test]
@@ -518,10 +590,51 @@ fn check_webhook_tells_which_part_failed() {
     let (code, _, err) = ops.run(&["check-webhook", "--send"]);
     assert_eq!(code, 3, "{err}");
     assert!(
-        err.contains("HTTP 400 web.incoming_webhook.invalid.app_error"),
+        err.contains("HTTP 400 web.incoming_webhook.invalid.app_error")
+            && err.contains("MATTERMOST_ATVM_WEBHOOK is wrong, or the hook was deleted"),
         "{err}"
     );
     assert!(!err.contains("doesnotexist"), "{err}");
+
+    // The shipped example's placeholder is refused before anything is sent.
+    fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/dist/atvm-run-watcher.env.example"
+        ),
+        &ops.env_file,
+    )
+    .unwrap();
+    fs::set_permissions(&ops.env_file, fs::Permissions::from_mode(0o600)).unwrap();
+    let before = hook.received().len();
+    let (code, out, err) = ops.run(&["check-webhook", "--send"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("MATTERMOST_ATVM_WEBHOOK is still the example's placeholder")
+            && err.contains("put the real incoming webhook URL"),
+        "{err}"
+    );
+    assert!(!out.contains("configuration: ok"), "{out}");
+    assert_eq!(hook.received().len(), before);
+
+    // Lines systemd ignores are pointed out, whatever they were meant to set.
+    fs::write(
+        &ops.env_file,
+        format!(
+            "MATTERMOST_ATVM_WEBHOOK = {}\nexport MATTERMOST_ATVM_CHANNEL=qa\n",
+            hook.url()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = ops.run(&["check-webhook"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "warning: {}: line 2: systemd ignores `export MATTERMOST_ATVM_CHANNEL=...`",
+            ops.env_file.display()
+        )) && out.contains("configuration: ok"),
+        "{out}"
+    );
 
     fs::set_permissions(&ops.env_file, fs::Permissions::from_mode(0o644)).unwrap();
     let (code, _, err) = ops.run(&["check-webhook"]);

@@ -744,6 +744,7 @@ fn dry_run_prints_and_posts_nothing() {
     let out = std::process::Command::new(BIN)
         .env_clear()
         .env("ATVM_WATCHER_LOG_DIR", &sb.log_dir)
+        .env("ATVM_WATCHER_ENV_FILE", sb.root.join("no-env-file"))
         .args(["--build-name", "d", "--dry-run"])
         .output()
         .unwrap();

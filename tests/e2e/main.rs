@@ -195,6 +195,60 @@ impl Drop for Container {
     }
 }
 
+/// systemd's own reading of an environment file (`EnvironmentFile=` of a transient service,
+/// its environment printed by `env -0`) against the watcher's (`envfile::parse`), on the
+/// grammar's corner cases: what the instances get is what `start`, `check-webhook`,
+/// `make check` and a watch see.
+fn grammar_agrees_with_systemd(ct: &Container) {
+    #[rustfmt::skip]
+    let cases = [
+        "G01=x\n", "  G02 = x  \n", "G03\t=\tx y\t\n", "G04=\n", "G05=   \n",
+        "G06='x y'\n", "G07=\"x\" y\n", "G08=\"x\"'y'\n", "G09=x \"y\"\n", "G10=\"  x  \"\n",
+        "G11='line1\nline2'\n", "G12='it''s'\n",
+        "G13=\"a\\\"b\"\n", "G14=\"a\\\\b\"\n", "G15=\"a\\$b\\`c\"\n", "G16=\"a\\nb\"\n",
+        "G17=\"a\\\nb\"\n",
+        "G18=a\\ b\n", "G19=a\\\\b\n", "G20=a\\\nb\n", "G21=a \\\n  b\n", "G22=x\\ \n",
+        "G23=x # note\n", "G24=x;y\n", "G25=\"x\" # note\n", "G26= # x\n",
+        "# G27=x\n", "; G28=x\n", "   # G29=x\n", "# c \\\nG30=x\n", "# c \\\\\nG31=x\n",
+        "export G32=x\n", "G33 x\n", "G34-B=x\n", "G35.B=x\n", "1G36=x\n",
+        "G37=x\nG37=y\n", "G38=x\r\n",
+        "G39=https://chat.example.com/hooks/abc   # prod hook\n",
+        "G40 = \"https://chat.example.com/hooks/abc\"\n",
+        "G41=\"x\"'y' z \"w\"\n",
+        "G42=\"never closed\nG43=y\n",
+    ];
+    let text = cases.concat();
+    fs::write(ct.path("/root/grammar.env"), &text).unwrap();
+    let out = Command::new("nsenter")
+        .args(["-t", &ct.leader.to_string(), "-a", "--"])
+        .args(["systemd-run", "--quiet", "--wait", "--pipe"])
+        .args([
+            "--property=EnvironmentFile=/root/grammar.env",
+            "/usr/bin/env",
+            "-0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "systemd-run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours: std::collections::BTreeMap<String, String> =
+        atvm_run_watcher::testing::env_file_assignments(&text)
+            .into_iter()
+            .collect();
+    let systemds: std::collections::BTreeMap<String, String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split('\0')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| k.starts_with('G') && k[1..].starts_with(|c: char| c.is_ascii_digit()))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(systemds.len() > 20, "{systemds:?}");
+    assert_eq!(ours, systemds, "the watcher reads {text:?} as systemd does");
+}
+
 fn posts_for(hook: &FakeMattermost, build: &str) -> Vec<String> {
     hook.delivered()
         .iter()
@@ -231,31 +285,33 @@ fn installed_tarball_under_real_systemd() {
     let root = PathBuf::from(std::env::var("ATVM_E2E_ROOT").unwrap_or_else(|_| "/".into()));
     let work =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
+    // What `scp` brings to the controller: the tarball and its .sha256.
     let staging = work.join("staging");
     fs::create_dir_all(&staging).unwrap();
-    let st = Command::new("tar")
-        .arg("-xzf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&staging)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let top = fs::read_dir(&staging)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .file_name()
-        .into_string()
-        .unwrap();
+    let name = tarball.file_name().unwrap().to_str().unwrap().to_string();
+    for f in [name.clone(), format!("{name}.sha256")] {
+        fs::copy(tarball.with_file_name(&f), staging.join(&f)).unwrap();
+    }
+    let top = name.trim_end_matches("-x86_64.tar.gz").to_string();
+    let release = format!("/root/atvm-releases/{top}");
 
     let hook = FakeMattermost::start();
     let ct = Container::boot(&root, &staging, &work);
     eprintln!("e2e: container up after {:?}", started.elapsed());
+    grammar_agrees_with_systemd(&ct);
 
-    // Install from the tarball, as on the controller.
-    let out = ct.sh(&format!("make -C /staging/{top} install"));
+    // Install as INSTALL.md says, command for command (scp is the copy from /staging).
+    let out = ct.sh(&format!(
+        "set -e
+        mkdir -p /root/atvm-releases
+        cp /staging/{name} /staging/{name}.sha256 /root/atvm-releases/
+        cd /root/atvm-releases
+        sha256sum -c {name}.sha256
+        tar xzf {name}
+        cd {top}
+        sha256sum -c SHA256SUMS
+        make install"
+    ));
     eprintln!("{out}");
     assert!(
         out.contains("daemon-reload"),
@@ -272,26 +328,76 @@ fn installed_tarball_under_real_systemd() {
     assert_eq!(mode(&format!("{PREFIX}/atvm-run-watcher")), "755");
     ct.sh("systemctl cat atvm-run-watcher@.service >/dev/null");
 
-    // The operator's configuration, plus test-only speed-ups: a short restart delay (drop-in)
-    // and a small retry budget, so that case 4 takes seconds, not minutes.
-    let env = format!(
-        "MATTERMOST_ATVM_WEBHOOK={}\nMATTERMOST_ATVM_USERNAME=atvm-e2e\nATVM_WATCHER_RETRY_ATTEMPTS=2\nATVM_WATCHER_RETRY_BASE=200ms\n",
-        hook.url()
+    // Before the env file is edited, everything refuses the example's placeholder.
+    let check = ct.sh(&format!("cd {release} && make check || true"));
+    assert!(
+        check.contains("FAIL: /etc/atvm-run-watcher.env, line ")
+            && check.contains("the example's placeholder")
+            && check.contains("check FAILED"),
+        "{check}"
     );
-    fs::write(ct.path("/etc/atvm-run-watcher.env"), env).unwrap();
+    let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
+    let refused = ct.sh(&format!("{start} --build-name e2e-early; echo \"exit $?\""));
+    assert!(
+        refused.contains("placeholder") && refused.contains("exit 2"),
+        "{refused}"
+    );
+    assert!(!ct.path(&format!("{STATE_ROOT}/e2e-early")).exists());
+
+    // `vi /etc/atvm-run-watcher.env`: the operator replaces the placeholder line (with
+    // blanks around `=`, which systemd accepts) and keeps the rest of the example, with
+    // mode and owner unchanged (an editor rewrites the file in place). Then test-only
+    // speed-ups: a small retry budget and a short restart delay (drop-in), so that case 4
+    // takes seconds, not minutes.
+    let envf = ct.path("/etc/atvm-run-watcher.env");
+    let edited: String = fs::read_to_string(&envf)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("MATTERMOST_ATVM_WEBHOOK=") {
+                format!("MATTERMOST_ATVM_WEBHOOK = {}\n", hook.url())
+            } else if l.starts_with("#MATTERMOST_ATVM_USERNAME=") {
+                "MATTERMOST_ATVM_USERNAME='atvm e2e'\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    fs::write(
+        &envf,
+        format!("{edited}ATVM_WATCHER_RETRY_ATTEMPTS=2\nATVM_WATCHER_RETRY_BASE=200ms\n"),
+    )
+    .unwrap();
+    assert_eq!(mode("/etc/atvm-run-watcher.env"), "600");
     let dropin = ct.path("/etc/systemd/system/atvm-run-watcher@.service.d");
     fs::create_dir_all(&dropin).unwrap();
     fs::write(dropin.join("e2e.conf"), "[Service]\nRestartSec=1s\n").unwrap();
     ct.sh("systemctl daemon-reload");
-    let check = ct.sh(&format!("make -C /staging/{top} check"));
+    let check = ct.sh(&format!("cd {release} && make check"));
     assert!(
-        check.contains("systemctl cat"),
-        "make check looks at the loaded unit: {check}"
+        check.contains(&format!(
+            "ok: /etc/atvm-run-watcher.env: private, webhook http://127.0.0.1:{}",
+            hook.port()
+        )) && check.contains("ok: systemctl cat")
+            && check.contains("check passed"),
+        "make check reads the env file and looks at the loaded unit: {check}"
     );
+    // INSTALL.md's further checks, by hand.
+    ct.sh(&format!(
+        "set -e
+        {PREFIX}/atvm-run-watcher --version
+        systemd-analyze verify /etc/systemd/system/atvm-run-watcher@.service"
+    ));
+    let cw = ct.sh(&format!("{PREFIX}/atvm-run-watcher check-webhook --send"));
+    assert!(
+        cw.contains("configuration: ok") && cw.contains("test message: delivered"),
+        "{cw}"
+    );
+    assert!(!cw.contains(mattermost::HOOK_ID), "{cw}");
+    assert_eq!(hook.delivered().len(), 1, "the test message");
     fs::create_dir_all(ct.path(LOG_DIR)).unwrap();
     fs::set_permissions(ct.path("/root"), fs::Permissions::from_mode(0o700)).unwrap();
     let host = ct.sh("cat /proc/sys/kernel/hostname").trim().to_string();
-    let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
     let cancel = format!("{PREFIX}/cancel-atvm-run-watcher.sh");
 
     // 1. A completed run, started with the helper and the usual flags.
@@ -315,6 +421,12 @@ fn installed_tarball_under_real_systemd() {
         posts[0].contains(&format!("Controller: {host} ")),
         "the host name is readable in the sandbox: {}",
         posts[0]
+    );
+    let received = hook.delivered();
+    let last = received.last().unwrap().json.as_ref().unwrap();
+    assert_eq!(
+        last["username"], "atvm e2e",
+        "systemd and the watcher read the quoted user name alike"
     );
     let st = ct.state("e2e-completed").unwrap();
     assert_eq!(st["status"], "COMPLETED");
@@ -395,6 +507,10 @@ fn installed_tarball_under_real_systemd() {
         j.contains("Scheduled restart job") || j.contains("restart counter"),
         "systemd restarted it:\n{j}"
     );
+    assert!(
+        j.contains("status=3/NOTIMPLEMENTED"),
+        "the journal's name for exit 3, as INSTALL.md explains it:\n{j}"
+    );
     eprintln!("e2e: case 4 (webhook down, restart) {:?}", t4.elapsed());
 
     // 5. systemctl stop without cancel, then start again: resumes, one post.
@@ -466,6 +582,42 @@ fn installed_tarball_under_real_systemd() {
         "{show}"
     );
 
+    // The old script's callers, from a root shell (no MATTERMOST_ATVM_WEBHOOK there):
+    // the watcher reads the webhook from the env file itself, and says so.
+    ct.append("e2e-old", &completed_run());
+    let out = ct.sh(&format!(
+        "env -u MATTERMOST_ATVM_WEBHOOK {PREFIX}/atvm_run_watcher.py --build-name e2e-old --template old-caller 2>&1"
+    ));
+    assert!(
+        out.contains("e2e-old: MATTERMOST_ATVM_WEBHOOK is not in the environment: Mattermost settings from /etc/atvm-run-watcher.env"),
+        "{out}"
+    );
+    let posts = posts_for(&hook, "e2e-old");
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].contains("old-caller"), "{}", posts[0]);
+
+    // `atvm-run-watcher status`, as INSTALL.md shows it.
+    let status = ct.sh(&format!("{PREFIX}/atvm-run-watcher status"));
+    for (build, st) in [
+        ("e2e-completed", "COMPLETED"),
+        ("e2e-groups", "FAILED"),
+        ("e2e-cancel", "CANCELLED"),
+        ("e2e-down", "FAILED"),
+        ("e2e-resume", "COMPLETED"),
+        ("e2e-pid", "TERMINATED"),
+        ("e2e-old", "COMPLETED"),
+    ] {
+        assert!(
+            status
+                .lines()
+                .any(|l| l.starts_with(&format!("{build} ")) && l.contains(st)),
+            "status shows {build} {st}:\n{status}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ct.sh(&format!("{PREFIX}/atvm-run-watcher status --json"))).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 8, "{json}");
+
     // 6. The hardened unit could read the log under /root and write its state: nothing
     //    was denied anywhere.
     let all = ct.sh("journalctl -b --no-pager -o cat -u 'atvm-run-watcher@*' || true");
@@ -489,7 +641,27 @@ fn installed_tarball_under_real_systemd() {
     ] {
         assert!(ct.state(b).is_some(), "{b} has a state.json");
     }
-    assert_eq!(hook.delivered().len(), 5, "1 + 2 + 0 + 1 + 1 posts in all");
+    assert_eq!(
+        hook.delivered().len(),
+        7,
+        "the test message, then 1 + 2 + 0 + 1 + 1 posts, and the old caller's"
+    );
+
+    // Uninstall as INSTALL.md says: the package goes, the env file and the state stay.
+    let out = ct.sh(&format!(
+        "set -e
+        systemctl stop 'atvm-run-watcher@*'
+        cd {release}
+        make uninstall"
+    ));
+    assert!(out.contains("kept /etc/atvm-run-watcher.env"), "{out}");
+    assert!(!ct.path(PREFIX).exists());
+    assert!(
+        !ct.path("/etc/systemd/system/atvm-run-watcher@.service")
+            .exists()
+    );
+    assert!(ct.path("/etc/atvm-run-watcher.env").exists());
+    assert!(ct.state("e2e-completed").is_some());
     eprintln!("e2e: all cases in {:?} (boot included)", started.elapsed());
     drop(ct);
     let _ = fs::remove_dir_all(&work);

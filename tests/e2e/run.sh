@@ -10,17 +10,14 @@
 set -euo pipefail
 tarball=$(readlink -f "${1:?usage: run.sh TARBALL}")
 cd "$(dirname "$0")/../.."
+# `make e2e` set up what it needs first (dev/setup.sh e2e: root, systemd-nspawn, ...).
 [ "$(id -u)" = 0 ] || { echo "e2e: must run as root (it boots a systemd-nspawn container)" >&2; exit 1; }
-export DEBIAN_FRONTEND=noninteractive
-if ! command -v systemd-nspawn >/dev/null; then
-    apt-get install -y -qq systemd-container >/dev/null
-fi
+command -v systemd-nspawn >/dev/null || { echo "e2e: systemd-nspawn is missing; run it through make e2e, which installs it" >&2; exit 1; }
 
 root=/
 if [ "${E2E_ROOT:-host}" = debootstrap ]; then
     root=$PWD/target/e2e-root/bookworm
     if [ ! -x "$root/usr/bin/make" ]; then
-        command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
         # The mirror this machine already uses (one-line or deb822 sources).
         mirror=$(sed -n -e 's/^deb \(\[[^]]*\] \)\{0,1\}\(http[^ ]*\) .*/\2/p' -e 's/^URIs: *\(http[^ ]*\).*/\1/p' \
             /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v security | head -n1 || true)

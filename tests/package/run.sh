@@ -90,8 +90,20 @@ same "SHA256SUMS lists every other file" \
 same "VERSION is Cargo.toml's version" "$version" "$(cat "$pkg/VERSION")"
 same "the binary reports that version" "atvm-run-watcher $version" "$("$pkg/atvm-run-watcher" --version)"
 has "the binary is static" <(file "$pkg/atvm-run-watcher") 'statically linked|static-pie linked'
-check "README.md is the repository's" cmp -s "$pkg/README.md" "$repo/README.md"
 check "INSTALL.md is the repository's" cmp -s "$pkg/INSTALL.md" "$repo/INSTALL.md"
+# The shipped README is the operator's: the repository's without its developer-only blocks.
+same "README.md is the repository's less its <!-- dev --> blocks" \
+    "$(sed '/^<!-- dev/,/^<!-- \/dev -->$/d' "$repo/README.md" | cat -s)" "$(cat "$pkg/README.md")"
+for dev in 'make demo' 'make test' 'make dist' 'make build' cargo rustup 'CONTRACT' '<!--' 'dev/setup.sh' 'src/' 'tests/'; do
+    same "the shipped README.md says nothing of '$dev'" "" "$(grep -nF -- "$dev" "$pkg/README.md" || true)"
+done
+for section in "## Operator commands" "## The environment file" "### Exit codes" "## Delivery"; do
+    has "the shipped README.md keeps '$section'" "$pkg/README.md" "^$section\$"
+done
+same "the shipped README.md opens with the program, not a build command" "atvm-run-watcher follows" \
+    "$(sed -n '3p' "$pkg/README.md" | cut -c1-24)"
+# The shipped docs stand on their own: nothing cites a file the tarball does not ship.
+same "no shipped file cites CONTRACT.md" "" "$(grep -rlaF CONTRACT "$pkg" || true)"
 
 printf '# VM inventory (test)\n| vm | os |\n' >"$work/vm-inventory.md"
 inv_out=$(make -s -C "$repo" dist INVENTORY="$work/vm-inventory.md" DIST_OUT="$work/inv-out" 2>&1 | tail -n1)
@@ -195,7 +207,7 @@ same "... without changing the operator's file" "644 same" "$(mode "$envf") $(cm
 if run "$work/check3.log" controller make -C "$pkg" check DESTDIR="$root"; then
     fail "make check fails on a readable env file" "$(cat "$work/check3.log")"
 else
-    has "make check fails on a readable env file" "$work/check3.log" "FAIL: .*mode 644"
+    has "make check fails on a readable env file" "$work/check3.log" "FAIL: .*mode 0?644"
 fi
 chmod 0600 "$envf"
 
@@ -378,6 +390,59 @@ else
     same "cancel of an unknown build: exit 2, no systemctl" "2 []" "$rc [$(calls)]"
 fi
 
+section "one reading of the env file: make check, check-webhook and start agree"
+# Every variant of the issue, in the staged install: the tarball's make check (which runs
+# the installed binary's check-webhook), check-webhook itself, and the start helper
+# (--dry-run: every check, nothing started) give the same verdict, and name the cause.
+cp "$envf" "$work/env.saved"
+hook=http://127.0.0.1:9/hooks/pkgtest
+# verdict|what a refusal says|the file (printf format)
+variants=(
+    "ok||MATTERMOST_ATVM_WEBHOOK=$hook\n"
+    "ok||MATTERMOST_ATVM_WEBHOOK = $hook\n"
+    "ok||MATTERMOST_ATVM_WEBHOOK=\"$hook\"\n"
+    "ok||; a comment\n  MATTERMOST_ATVM_WEBHOOK = '$hook'  \n"
+    "refused|MATTERMOST_ATVM_WEBHOOK ends with \`# prod hook\`|MATTERMOST_ATVM_WEBHOOK=$hook   # prod hook\n"
+    "refused|MATTERMOST_ATVM_WEBHOOK ends with \`;old\`|MATTERMOST_ATVM_WEBHOOK=\"$hook\" ;old\n"
+    "refused|systemd ignores \`export MATTERMOST_ATVM_WEBHOOK=...\`|export MATTERMOST_ATVM_WEBHOOK=$hook\n"
+    "refused|the example's placeholder|MATTERMOST_ATVM_WEBHOOK=https://mattermost.example.com/hooks/REPLACE_ME\n"
+    "refused|part of the comment above it|# the old hook \\\\\nMATTERMOST_ATVM_WEBHOOK=$hook\n"
+    "refused|is not set|MATTERMOST_ATVM_CHANNEL=x\n"
+    "refused|not a valid http|MATTERMOST_ATVM_WEBHOOK=ftp://127.0.0.1/x\n"
+)
+n=0
+for v in "${variants[@]}"; do
+    n=$((n + 1))
+    want=${v%%|*} rest=${v#*|}
+    why=${rest%%|*} text=${rest#*|}
+    # shellcheck disable=SC2059 # the variant is the format
+    printf "$text" >"$envf"
+    # start also needs the state root the helpers use.
+    # shellcheck disable=SC2059
+    { printf "$text"; printf 'ATVM_WATCHER_STATE_ROOT=%s\n' "$hstate"; } >"$work/variant.env"
+    chmod 0600 "$envf" "$work/variant.env"
+    label="variant $n ($(head -c 60 "$envf" | tr '\n' ' '))"
+    run "$work/v-check.log" controller make -C "$pkg" check DESTDIR="$root" || true
+    line=$(grep -E '^(ok|FAIL): /etc/atvm-run-watcher.env' "$work/v-check.log" || true)
+    cw=0 st=0
+    run "$work/v-cw.log" env -i PATH="$minbin" ATVM_WATCHER_ENV_FILE="$envf" "$P/atvm-run-watcher" check-webhook || cw=$?
+    run "$work/v-start.log" helper "$work/variant.env" "$start_sh" --build-name "variant-$n" --dry-run || st=$?
+    case $want in
+        ok) same "$label: make check, check-webhook, start all accept it" "ok: 0 0" "${line%%:*}: $cw $st" ;;
+        refused)
+            same "$label: make check, check-webhook, start all refuse it" "FAIL: 2 2" "${line%%:*}: $cw $st"
+            for log in "$work/v-cw.log" "$work/v-start.log"; do
+                if ! grep -qF -- "$why" "$log"; then fail "$label: $(basename "$log") says '$why'" "$(cat "$log")"; fi
+            done
+            if grep -qF -- "$why" <<<"$line"; then ok "$label: make check says '$why'"; else fail "$label: make check says '$why'" "$line"; fi
+            ;;
+    esac
+    same "$label: nothing started" "" "$(calls)"
+done
+same "no secret in any of their output" "" "$(grep -l pkgtest "$work"/v-*.log || true)"
+cp "$work/env.saved" "$envf"
+chmod 0600 "$envf"
+
 section "scripts"
 check "the helpers and the shim's sh part parse as POSIX sh" sh -c \
     'sh -n "$1/start-atvm-run-watcher.sh" && sh -n "$1/cancel-atvm-run-watcher.sh" && sed -n "1,/^exec /p" "$1/atvm_run_watcher.py" | sh -n' _ "$pkg"
@@ -385,6 +450,7 @@ if command -v shellcheck >/dev/null; then
     check "shellcheck: the helpers" shellcheck -s sh "$pkg/start-atvm-run-watcher.sh" "$pkg/cancel-atvm-run-watcher.sh"
     check "shellcheck: the shim's sh part" sh -c 'sed -n "1,/^exec /p" "$1" | shellcheck -s sh -' _ "$pkg/atvm_run_watcher.py"
     check "shellcheck: this script" shellcheck "$0"
+    check "shellcheck: dev/setup.sh" shellcheck "$repo/dev/setup.sh"
 else
     skip "shellcheck is not installed (apt-get install -y shellcheck)"
 fi

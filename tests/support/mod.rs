@@ -190,7 +190,9 @@ impl Sandbox {
             .env("ATVM_WATCHER_RETRY_BASE", "100ms")
             .env("ATVM_WATCHER_RETRY_CAP", "1s")
             .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            // Never the host's /etc/atvm-run-watcher.env (a watch without a webhook reads it).
+            .env("ATVM_WATCHER_ENV_FILE", self.root.join("no-env-file"));
         if let Some(h) = hook {
             c.env("MATTERMOST_ATVM_WEBHOOK", h);
         }
