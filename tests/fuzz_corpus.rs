@@ -44,3 +44,14 @@ fn regression_folded_space_over_the_name_cap() {
     log.push(b'\n');
     check(&Case::encode(0, &[7, 200], &log));
 }
+
+/// Found by review: a retry left open when a group ended without a Cypress summary held the
+/// saved position back before that group's end; a restart read ATVM_GROUP_END again and
+/// ended the next group with it (a wrong FAILED post, the real result lost).
+#[test]
+fn regression_a_restart_never_reads_a_marker_twice() {
+    let log = b"ATVM_GROUPS: g1,g2\nATVM_GROUP_START: g1\n  (Run Starting)\n  Running:  a.cy.js   (1 of 1)\n  (Attempt 1 of 2) migrates a VM\nATVM_GROUP_END: g1 FAILED\nATVM_GROUP_START: g2\n  (Run Starting)\n  Running:  b.cy.js   (1 of 1)\n";
+    let cut = log.len() as u16;
+    // Categorized (flag 1), restarted at the end of what was written so far.
+    check(&Case::encode(1, &[cut, cut - 20], log));
+}

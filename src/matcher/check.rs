@@ -19,6 +19,7 @@ use super::{Event, LINE_CAP, MAX_GROUPS, Scanner, strip_ansi};
 use crate::build::{BuildState, Target};
 use crate::machine::Machine;
 use crate::model::Timestamp;
+use crate::redact::Redactor;
 use crate::rules::Rules;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -214,7 +215,7 @@ fn strip_ansi_reference(raw: &[u8]) -> Vec<u8> {
 
 fn feed(case: &Case, rules: &Rules, chunks: &[&[u8]], one_pass: bool) -> Outcome {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let mut scanner = Scanner::new(rules, crate::redact::Redactor::default());
+    let mut scanner = Scanner::new(rules, Redactor::default());
     scanner.matcher.set_one_pass(one_pass);
     let mut machine = Machine::new(
         BuildState::new("fuzz", case.categorize, "/tmp/fuzz.log", Timestamp(now)),
@@ -266,6 +267,41 @@ fn feed(case: &Case, rules: &Rules, chunks: &[&[u8]], one_pass: bool) -> Outcome
     }
 }
 
+/// The same log read by a watcher stopped after `cut` bytes and started again from the
+/// offset it would have saved (`resume_offset`), with the state it had: it must end as
+/// the uninterrupted one, deciding no post twice.
+fn restarted(case: &Case, rules: &Rules, cut: usize) -> (BuildState, Vec<Target>) {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let mut machine = Machine::new(
+        BuildState::new("fuzz", case.categorize, "/tmp/fuzz.log", Timestamp(now)),
+        Duration::from_secs(1800),
+        Some(Duration::from_secs(7200)),
+    );
+    let mut posts = machine.log_present(now, now).posts;
+    let (mut batch, mut scanner) = (Vec::new(), Scanner::new(rules, Redactor::default()));
+    scanner.feed(&case.log[..cut], &mut batch);
+    let resume = usize::try_from(scanner.resume_offset()).expect("an offset within the log");
+    for part in [&case.log[..0], &case.log[resume..]] {
+        machine.activity(now, now);
+        for ev in batch.drain(..) {
+            posts.extend(machine.event(&ev, now).posts);
+        }
+        scanner = Scanner::new(rules, Redactor::default());
+        scanner.reset(resume as u64);
+        posts.extend(machine.log_present(now, now).posts);
+        scanner.feed(part, &mut batch);
+    }
+    scanner.finish(&mut batch);
+    for ev in batch.drain(..) {
+        posts.extend(machine.event(&ev, now).posts);
+    }
+    for &t in &posts {
+        machine.delivered(t, now);
+    }
+    posts.extend(machine.tick(now + Duration::from_secs(7201)).posts);
+    (machine.state, posts)
+}
+
 /// Checks the property for one input; panics with the difference when it does not hold.
 pub fn check(data: &[u8]) {
     let case = Case::decode(data);
@@ -299,4 +335,14 @@ pub fn check(data: &[u8]) {
         "outcomes differ with chunks at {:?}",
         case.cuts
     );
+    let mut cuts = case.cuts.clone();
+    cuts.dedup();
+    for &cut in cuts.iter().take(16) {
+        let (state, posts) = restarted(&case, rules, cut);
+        assert_eq!(state, whole.state, "a restart at byte {cut} ends otherwise");
+        assert_eq!(
+            posts, whole.posts,
+            "a restart at byte {cut} posts otherwise"
+        );
+    }
 }

@@ -238,13 +238,17 @@ impl LineMatcher {
             return;
         }
         if let Some(ev) = self.marker(text) {
-            // Anything else that happens ends an unfinished table: it is abandoned; and a
-            // new spec ends what the digest had open.
+            // Anything else that happens ends an unfinished table (it is abandoned) and
+            // whatever the digest had open, so that a restart never reads a marker twice;
+            // a new spec may open a wrapped name.
             self.summary = None;
-            if let Event::Progress { index, total, spec } = &ev {
-                let clean = Cleaner(&self.redactor);
-                self.digest
-                    .running((*index, *total, spec), offset, &clean, out);
+            let clean = Cleaner(&self.redactor);
+            match &ev {
+                Event::Progress { index, total, spec } => {
+                    self.digest
+                        .running((*index, *total, spec), offset, &clean, out)
+                }
+                _ => self.digest.reset(&clean, out),
             }
             return out.push(ev);
         }
