@@ -116,8 +116,13 @@ pub(super) fn write(s: &mut Sections, run: &RunOutcome, triage: Option<&Triage>)
         s.section(&format!("**Flaky** ({n}):"), &items, n);
     }
     let fixed = triage.map_or(&[][..], |t| &t.fixed[..]);
-    let mut builds: Vec<&str> = fixed.iter().map(|f| f.build.as_str()).collect();
-    builds.dedup();
+    // One section per earlier build, in the order they first appear.
+    let mut builds: Vec<&str> = Vec::new();
+    for f in fixed {
+        if !builds.contains(&f.build.as_str()) {
+            builds.push(&f.build);
+        }
+    }
     for build in builds {
         let items: Vec<String> = fixed
             .iter()

@@ -495,3 +495,25 @@ fn every_variant_renders_as_intended_markdown() {
         }
     }
 }
+
+#[test]
+fn fixed_since_has_one_section_per_build() {
+    let st = digest_run();
+    let fixed = |build: &str, spec: &str| Fixed {
+        build: build.into(),
+        spec: spec.into(),
+        title: None,
+    };
+    let t = Triage {
+        marks: Vec::new(),
+        fixed: vec![fixed("a", "s1"), fixed("b", "s2"), fixed("a", "s3")],
+    };
+    let r = request();
+    let c = Context {
+        triage: Some(&t),
+        ..ctx(&r)
+    };
+    let m = render(&st, Target::Run, &c).text;
+    assert_eq!(m.matches("**Fixed since a** (2):").count(), 1, "{m}");
+    assert_eq!(m.matches("**Fixed since b** (1):").count(), 1, "{m}");
+}
