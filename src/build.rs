@@ -252,6 +252,28 @@ impl BuildState {
             .collect();
     }
 
+    /// How many entries run `t` may hold in one of its lists (`len` reads it): the per-run
+    /// `cap`, and in a categorized request what the other sub-runs left of `build_cap`.
+    pub fn room(
+        &self,
+        t: Target,
+        cap: usize,
+        build_cap: usize,
+        len: fn(&RunOutcome) -> usize,
+    ) -> usize {
+        let Target::Subrun(i) = t else {
+            return cap;
+        };
+        let others: usize = self
+            .subruns
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, s)| len(&s.run))
+            .sum();
+        cap.min(build_cap.saturating_sub(others))
+    }
+
     /// The sub-run that has not ended yet, if any.
     pub fn open_subrun(&self) -> Option<usize> {
         self.subruns

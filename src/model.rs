@@ -129,6 +129,15 @@ pub(crate) const MAX_SPECS: usize = 500;
 pub(crate) const MAX_FAILURES: usize = 50;
 /// Most flaky tests a run keeps.
 pub(crate) const MAX_FLAKY: usize = 50;
+/// What a categorized request keeps in all its sub-runs together (each at most the
+/// per-run caps above): state.json and memory stay bounded whatever the number of groups.
+pub(crate) const BUILD_MAX_SPECS: usize = 2000;
+pub(crate) const BUILD_MAX_FAILURES: usize = 200;
+pub(crate) const BUILD_MAX_FLAKY: usize = 200;
+/// Failed spec names kept per run, and in all the sub-runs of a request together.
+pub(crate) const MAX_FAILED_SPECS: usize = 1000;
+pub(crate) const BUILD_MAX_FAILED_SPECS: usize = 2000;
+
 /// Longest title or error line kept from the log, in characters.
 pub(crate) const TEXT_CAP: usize = 300;
 

@@ -12,7 +12,10 @@ mod plain;
 
 use crate::build::{BuildState, Target};
 use crate::matcher::{Event, RunResult};
-use crate::model::{Failure, Flaky, MAX_FAILURES, MAX_FLAKY, Status, Timestamp};
+use crate::model::{
+    BUILD_MAX_FAILED_SPECS, BUILD_MAX_FAILURES, BUILD_MAX_FLAKY, BUILD_MAX_SPECS, Failure, Flaky,
+    MAX_FAILED_SPECS, MAX_FAILURES, MAX_FLAKY, MAX_SPECS, Status, Timestamp,
+};
 use std::time::{Duration, SystemTime};
 
 /// How much a note matters to the operator reading the log.
@@ -168,11 +171,17 @@ impl Machine {
     /// list is a failure of its own, with the reason seen for it (contract §9); the
     /// failures are kept in the order of the table's specs, which is the log's.
     fn record_result(&mut self, t: Target, r: &RunResult) {
+        let st = &self.state;
+        let specs_room = st.room(t, MAX_SPECS, BUILD_MAX_SPECS, |r| r.specs.len());
+        let failed_room = st.room(t, MAX_FAILED_SPECS, BUILD_MAX_FAILED_SPECS, |r| {
+            r.failed_specs.len()
+        });
+        let failures_room = st.room(t, MAX_FAILURES, BUILD_MAX_FAILURES, |r| r.failures.len());
         let run = self.state.run_of_mut(t);
         run.tests = r.tests;
         run.duration = r.duration.clone();
-        run.failed_specs = r.failed_specs.clone();
-        run.specs = r.specs.clone();
+        run.failed_specs = r.failed_specs.iter().take(failed_room).cloned().collect();
+        run.specs = r.specs.iter().take(specs_room).cloned().collect();
         let reasons = std::mem::take(&mut run.spec_errors);
         let mut failures = std::mem::take(&mut run.failures);
         for spec in &r.failed_specs {
@@ -187,7 +196,7 @@ impl Machine {
         }
         let position = |spec: &str| r.specs.iter().position(|s| s.name == spec);
         failures.sort_by_key(|f| position(&f.spec).unwrap_or(usize::MAX));
-        failures.truncate(MAX_FAILURES);
+        failures.truncate(failures_room);
         run.failures = failures;
     }
 
@@ -201,6 +210,10 @@ impl Machine {
         let Some(spec) = progress.as_ref().map(|p| p.spec.clone()) else {
             return;
         };
+        let st = &self.state;
+        let failures_room = st.room(t, MAX_FAILURES, BUILD_MAX_FAILURES, |r| r.failures.len());
+        let errors_room = st.room(t, MAX_FAILURES, BUILD_MAX_FAILURES, |r| r.spec_errors.len());
+        let flaky_room = st.room(t, MAX_FLAKY, BUILD_MAX_FLAKY, |r| r.flaky.len());
         let run = self.state.run_of_mut(t);
         match ev {
             Event::TestFailed { title, error } => {
@@ -209,13 +222,13 @@ impl Machine {
                     title: Some(title.clone()),
                     error: error.clone(),
                 };
-                if run.failures.len() < MAX_FAILURES && !run.failures.contains(&f) {
+                if run.failures.len() < failures_room && !run.failures.contains(&f) {
                     run.failures.push(f);
                     step.changed = true;
                 }
             }
             Event::SpecError(line)
-                if run.spec_errors.len() < MAX_FAILURES
+                if run.spec_errors.len() < errors_room
                     && !run.spec_errors.iter().any(|x| x.spec == spec) =>
             {
                 run.spec_errors.push(Failure {
@@ -230,7 +243,7 @@ impl Machine {
                     .flaky
                     .iter()
                     .any(|f| f.spec == spec && f.title == *title);
-                if run.flaky.len() < MAX_FLAKY && !seen {
+                if run.flaky.len() < flaky_room && !seen {
                     run.flaky.push(Flaky {
                         spec,
                         title: title.clone(),

@@ -566,3 +566,56 @@ fn state_round_trips_through_json() {
         );
     }
 }
+
+/// Whatever the number of groups, a request keeps bounded lists: each sub-run within the
+/// per-run caps, all of them together within the build's.
+#[test]
+fn a_request_of_many_groups_keeps_bounded_digests() {
+    use crate::model::{BUILD_MAX_FAILURES, BUILD_MAX_SPECS, SpecRow};
+    let st = BuildState::new("b1", true, "/logs/b1.log", at(0).into());
+    let mut m = Machine::new(st, Duration::from_secs(60), None);
+    m.log_present(at(1), at(1));
+    for g in 0..60u64 {
+        let now = at(10 + g);
+        m.event(&Event::RunStarting, now);
+        m.event(
+            &Event::Progress {
+                index: 1,
+                total: 1,
+                spec: format!("s{g}.cy.js"),
+            },
+            now,
+        );
+        for k in 0..60 {
+            let title = format!("t{k}");
+            m.event(&Event::TestFailed { title, error: None }, now);
+        }
+        let specs: Vec<SpecRow> = (0..100)
+            .map(|k| SpecRow {
+                name: format!("s{g}-{k}.cy.js"),
+                failed: 1,
+                ..SpecRow::default()
+            })
+            .collect();
+        let failed_specs = specs.iter().map(|s| s.name.clone()).collect();
+        let r = RunResult {
+            status: Status::Failed,
+            tests: None,
+            duration: None,
+            failed_specs,
+            specs,
+        };
+        m.event(&Event::RunResult(r), now);
+    }
+    let subs = &m.state.subruns;
+    assert_eq!(subs.len(), 60);
+    let total =
+        |f: fn(&crate::model::RunOutcome) -> usize| subs.iter().map(|s| f(&s.run)).sum::<usize>();
+    assert_eq!(total(|r| r.specs.len()), BUILD_MAX_SPECS);
+    assert_eq!(total(|r| r.failures.len()), BUILD_MAX_FAILURES);
+    assert!(
+        subs.iter()
+            .all(|s| s.run.failures.len() <= crate::model::MAX_FAILURES)
+    );
+    assert_eq!(subs[0].run.failures.len(), crate::model::MAX_FAILURES);
+}

@@ -168,7 +168,14 @@ fn assert_scanner_bounded(s: &Scanner) {
 
 /// Whatever the log holds, a run's digest stays within its caps.
 fn assert_digest_bounded(st: &BuildState) {
+    use crate::model::{BUILD_MAX_FAILURES, BUILD_MAX_FLAKY, BUILD_MAX_SPECS};
     use crate::model::{MAX_FAILURES, MAX_FLAKY, MAX_SPECS};
+    let total = |f: fn(&crate::model::RunOutcome) -> usize| {
+        st.subruns.iter().map(|s| f(&s.run)).sum::<usize>()
+    };
+    assert!(total(|r| r.specs.len()) <= BUILD_MAX_SPECS);
+    assert!(total(|r| r.failures.len()) <= BUILD_MAX_FAILURES);
+    assert!(total(|r| r.flaky.len()) <= BUILD_MAX_FLAKY);
     for run in std::iter::once(&st.run).chain(st.subruns.iter().map(|s| &s.run)) {
         assert!(run.specs.len() <= MAX_SPECS, "{} specs", run.specs.len());
         assert!(

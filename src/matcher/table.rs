@@ -3,7 +3,7 @@
 //! until the footer, then cleaned once, so that a secret split over rows is found whole.
 
 use super::NAME_CAP;
-use crate::model::{MAX_SPECS, SpecRow, Tests};
+use crate::model::{MAX_FAILED_SPECS, MAX_SPECS, SpecRow, Tests};
 use crate::rules::Piece;
 
 const BOX_V: &str = "│";
@@ -13,8 +13,6 @@ const MARK_PASS: &str = "✔";
 const MARK_SKIP: &str = "-";
 /// Most bytes of a spec name kept raw from the rows, before cleaning.
 const RAW_NAME_CAP: usize = 4 * NAME_CAP;
-/// Most failed spec names kept (the rows beyond `MAX_SPECS` are only counted for these).
-const MAX_FAILED_SPECS: usize = 1000;
 
 /// One row, raw.
 #[derive(Debug, Default)]
