@@ -136,9 +136,11 @@ fn past_run(build: &str, run: RunOutcome) -> Option<PastRun> {
     if run.specs.is_empty() {
         return None;
     }
+    let incomplete = crate::triage::incomplete(&run);
     Some(PastRun {
         build: build.to_string(),
         finished_at,
+        incomplete,
         specs: run
             .specs
             .into_iter()
@@ -412,6 +414,7 @@ mod tests {
                 ("a.cy.js".into(), Some("suite › fails".into())),
                 ("b.cy.js".into(), None),
             ],
+            incomplete: Vec::new(),
         };
         assert_eq!(read(&root.0, "this", LONG), vec![want]);
     }

@@ -20,6 +20,9 @@ pub(crate) struct PastRun {
     pub specs: Vec<String>,
     /// (spec, title): `None` for a spec that failed without a failure list.
     pub failures: Vec<(String, Option<String>)>,
+    /// Specs whose failures that run did not list in full (the list was capped): a test
+    /// missing from it may have failed there too.
+    pub incomplete: Vec<String>,
 }
 
 /// Whether a failing test is new.
@@ -29,6 +32,9 @@ pub(crate) enum Mark {
     New,
     /// The spec's reference (this build) failed it too.
     AlsoFailedIn(String),
+    /// The reference's failure list for the spec was capped and does not hold the test:
+    /// nothing can be said.
+    Unknown,
 }
 
 /// A test that failed in its spec's reference (of `build`) and did not fail now.
@@ -64,6 +70,7 @@ pub(crate) fn triage(run: &RunOutcome, finished_at: Timestamp, past: &[PastRun])
             Some(r) if failed_in(r, &f.spec, f.title.as_deref()) => {
                 Mark::AlsoFailedIn(r.build.clone())
             }
+            Some(r) if r.incomplete.contains(&f.spec) => Mark::Unknown,
             _ => Mark::New,
         })
         .collect();
@@ -135,6 +142,19 @@ fn fixed(run: &RunOutcome, refs: &HashMap<&str, &PastRun>) -> Vec<Fixed> {
     out
 }
 
+/// The specs of `run` whose failure list is capped: the row counts more failures than the
+/// list holds (what an earlier run records for the comparison).
+pub(crate) fn incomplete(run: &RunOutcome) -> Vec<String> {
+    run.specs
+        .iter()
+        .filter(|row| {
+            let listed = run.failures.iter().filter(|f| f.spec == row.name).count();
+            row.failed > listed as u64
+        })
+        .map(|row| row.name.clone())
+        .collect()
+}
+
 /// The specs of `run.specs` whose failing tests are all in `run.failures`, so that a test
 /// missing from the list did pass. Not so when the list was capped (the row counts more
 /// failures than the list holds), nor when the spec failed without a list (its tests did
@@ -188,7 +208,37 @@ mod tests {
                 .iter()
                 .map(|(s, t)| (s.to_string(), t.map(String::from)))
                 .collect(),
+            incomplete: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_capped_reference_list_says_nothing_of_a_test_it_lacks() {
+        let mut p = past("b1", 10, &["s.cy.js"], &[("s.cy.js", Some("t1"))]);
+        p.incomplete = vec!["s.cy.js".into()];
+        let mut r = RunOutcome::default();
+        for t in ["t1", "t2"] {
+            r.failures.push(crate::model::Failure {
+                spec: "s.cy.js".into(),
+                title: Some(t.into()),
+                error: None,
+            });
+        }
+        let t = triage(&r, at(NOW), &[p]);
+        assert_eq!(
+            t.marks,
+            vec![Mark::AlsoFailedIn("b1".into()), Mark::Unknown]
+        );
+        let mut capped = RunOutcome::default();
+        capped.specs.push(crate::model::SpecRow {
+            name: "s.cy.js".into(),
+            failed: 3,
+            ..Default::default()
+        });
+        capped.failures = r.failures.clone();
+        assert_eq!(incomplete(&capped), vec!["s.cy.js".to_string()]);
+        capped.specs[0].failed = 2;
+        assert!(incomplete(&capped).is_empty());
     }
 
     /// A run whose summary rows are `specs` (name, failed) and whose failure list is

@@ -71,7 +71,7 @@ fn failure_line(f: &Failure, mark: Option<&Mark>) -> String {
         Some(Mark::AlsoFailedIn(b)) => {
             line.push_str(&format!(" · also failed in {}", safe(b, 200)))
         }
-        None => {}
+        Some(Mark::Unknown) | None => {}
     }
     line
 }
