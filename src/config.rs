@@ -12,7 +12,7 @@
 use crate::cli::{PathArgs, WatchArgs};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::redact::redact_url;
+use crate::redact::{Redactor, redact_url};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -161,20 +161,14 @@ impl Webhook {
         &self.redacted
     }
 
+    /// What removes this webhook's secret from a text, whatever the text.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::for_webhook(Some(&self.url))
+    }
+
     /// Removes the secret from `text` (an error message from the HTTP stack, say).
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.replace(&self.url, &self.redacted);
-        if let Some(path_start) = self
-            .url
-            .find("://")
-            .and_then(|i| self.url[i + 3..].find('/').map(|j| i + 3 + j))
-        {
-            let path = &self.url[path_start..];
-            if path.len() > 1 {
-                out = out.replace(path, "/…");
-            }
-        }
-        out
+        self.redactor().redact(text)
     }
 }
 

@@ -48,12 +48,14 @@ impl Redactor {
     /// `text` without hook URLs and without any part of the configured webhook; a text
     /// that ends in the beginning of a secret (a line cut in its middle) loses that end.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = redact_hook_urls(text);
+        // The configured value first, exactly; then any other hook URL.
+        let mut out = text.to_string();
         for (secret, shown) in &self.secrets {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), shown);
             }
         }
+        let mut out = redact_hook_urls(&out);
         // A piece of a line (cut at the line cap, or one row of a wrapped name) can hold
         // the start or the end of a secret.
         for (secret, _) in &self.secrets {

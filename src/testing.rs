@@ -11,7 +11,7 @@ use std::io::{self, Read};
 /// The strings the scanner's prefilter looks for with the default rules (the bench greps
 /// for the same strings).
 pub fn default_anchors() -> Vec<String> {
-    Rules::default().anchors()
+    crate::matcher::anchors(&Rules::default())
 }
 
 /// Scans everything `r` yields with the default rules, in 256 KiB reads; returns the bytes

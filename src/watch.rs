@@ -11,7 +11,6 @@ use crate::exit::Outcome;
 use crate::machine::Machine;
 use crate::matcher::Scanner;
 use crate::model::Timestamp;
-use crate::redact::Redactor;
 use crate::rules::Rules;
 use crate::state::{self, BuildDir};
 use crate::sys;
@@ -187,10 +186,14 @@ pub(crate) fn replay_log(st: BuildState, request: &Request, env: &Env) -> Result
             .map(|p| env.absolute(PathBuf::from(p)))
     });
     let rules = read_rules(rules_file.as_deref())?;
-    let hook = Webhook::from_env(env).ok();
+    // The webhook's own value is kept out of the rebuilt state: `cancel` runs from a shell,
+    // where the webhook is usually only in the environment file.
+    let hook = Webhook::from_env(env)
+        .ok()
+        .or_else(|| crate::envfile::load(env).ok().map(|(_, hook)| hook));
     let mut scanner = Scanner::new(
         &rules,
-        Redactor::for_webhook(hook.as_ref().map(|w| w.url())),
+        hook.as_ref().map(Webhook::redactor).unwrap_or_default(),
     );
     let mut machine = Machine::new(st, Duration::ZERO, None);
     let now = SystemTime::now();

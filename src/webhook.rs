@@ -213,9 +213,10 @@ impl Poster {
                     .map(str::to_string);
                 let text = match read_head(resp.body_mut()) {
                     Ok(t) => t,
-                    // The answer was cut off: whether Mattermost took the post is unknown,
-                    // which is retried like a timeout (a duplicate beats a lost result).
-                    Err(e) => {
+                    // A 200 cut off: whether Mattermost took the post is unknown, which is
+                    // retried like a timeout (a duplicate beats a lost result). Any other
+                    // status says what it says whatever its body.
+                    Err(e) if status == 200 => {
                         return Verdict::Retry {
                             why: self
                                 .hook
@@ -223,6 +224,7 @@ impl Poster {
                             after: None,
                         };
                     }
+                    Err(_) => String::new(),
                 };
                 match classify(status, &text, retry_after.as_deref()) {
                     Verdict::Delivered => Verdict::Delivered,

@@ -199,6 +199,13 @@ fn a_404_with_a_100kb_error_page_is_sent_once() {
     );
 }
 
+/// Found by review: a 4xx whose body was cut off was retried like a cut-off 200; the
+/// status alone says the post was refused.
+#[test]
+fn a_403_whose_body_is_cut_off_is_sent_once() {
+    big_answer_is_sent_once("cut403", Answer::TruncatedStatus(403), "HTTP 403");
+}
+
 // ---------------------------------------------------------------------------------------
 // Item 7: cancel over a corrupt state.json of a finished, posted build.
 

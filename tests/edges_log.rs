@@ -535,3 +535,24 @@ fn memory_does_not_grow_with_a_dense_log() {
         big.saturating_sub(small)
     );
 }
+
+/// Found by review: a log truncated (shorter than the saved position) while no watcher ran
+/// was read from the start, rightly, but the watcher said it was another file.
+#[test]
+fn a_log_truncated_while_stopped_is_read_again_and_not_called_another_file() {
+    let sb = Sandbox::new("truncstop");
+    let hook = FakeMattermost::start();
+    watch_then_stop(&sb, &hook, "ts");
+    let mut lines = cypress::atvm_preamble("ts");
+    lines.extend(failed_run());
+    fs::write(sb.log("ts"), cypress::render(&lines[..3], Style::PLAIN)).unwrap();
+    let mut w = sb.watch(&hook, "ts", &["--hung-timeout", "3s"]);
+    sb.append_lines("ts", &lines[3..], Style::PLAIN);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert_eq!(sb.state("ts")["status"], "FAILED");
+    assert!(
+        !w.stderr().contains("is not the file"),
+        "a truncated log is no other file: {}",
+        w.stderr()
+    );
+}

@@ -236,6 +236,10 @@ impl Follower {
             // Saved by a version without fingerprints: the identity is all there is.
             return from;
         };
+        if from == 0 {
+            // Shorter than the position (truncated while nobody watched): from the start.
+            return 0;
+        }
         if fingerprint(file, from).is_ok_and(|f| f == want) {
             return from;
         }

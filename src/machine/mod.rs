@@ -267,6 +267,8 @@ impl Machine {
         step: &mut Step,
     ) {
         let run = self.state.run_of_mut(t);
+        // Reasons waiting for a summary table that will not come now.
+        run.spec_errors.clear();
         let from = run.status;
         run.status = status;
         run.reason = Some(reason.clone());

@@ -619,3 +619,34 @@ fn a_request_of_many_groups_keeps_bounded_digests() {
     );
     assert_eq!(subs[0].run.failures.len(), crate::model::MAX_FAILURES);
 }
+
+/// A reason waits for the summary table that tells whether its spec failed; a run that
+/// ends without one drops it.
+#[test]
+fn a_reason_without_a_summary_is_not_kept() {
+    let o = drive(
+        false,
+        None,
+        &[
+            (1, Log),
+            (2, start()),
+            (
+                3,
+                Ev(Event::Progress {
+                    index: 1,
+                    total: 1,
+                    spec: "a.cy.js".into(),
+                }),
+            ),
+            (
+                4,
+                Ev(Event::SpecError(
+                    "We detected that the Chrome process just crashed.".into(),
+                )),
+            ),
+            (5, Ev(Event::Terminated("Killed".into()))),
+        ],
+    );
+    assert_eq!(o.m.state.run.status, Status::Terminated);
+    assert!(o.m.state.run.spec_errors.is_empty());
+}

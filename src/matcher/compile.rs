@@ -6,6 +6,15 @@ use crate::rules::{Category, Piece, Rules, Scope, parse_count_pattern};
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem::Finder;
 
+/// What makes a line worth a look while nothing is open: the rules' anchors and the
+/// failure digest's. The scanner searches the raw bytes for these; the bench greps for the
+/// same strings.
+pub(crate) fn anchors(rules: &Rules) -> Vec<String> {
+    let mut v = rules.anchors();
+    v.extend(super::digest::ANCHORS.iter().map(|a| a.to_string()));
+    v
+}
+
 /// One string of a rule: its finder, and its index among `Compiled::strings` when it is
 /// found by the one-pass search (line-scope categories).
 pub(super) struct Rule {

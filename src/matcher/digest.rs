@@ -11,7 +11,7 @@
 //! business: it knows the spec in progress.
 
 use super::Event;
-use super::text::without_timestamp;
+use super::text::{capped, without_timestamp};
 
 /// What makes a line worth a look while no digest construct is open.
 pub(super) const ANCHORS: [&str; 5] = [
@@ -53,6 +53,7 @@ enum Mode {
 
 #[derive(Debug)]
 struct Entry {
+    number: u32,
     parts: Vec<String>,
 }
 
@@ -80,14 +81,6 @@ pub(super) fn split_progress(s: &str) -> Option<(&str, u32, u32)> {
     Some((&s[..open], i.trim().parse().ok()?, n.trim().parse().ok()?))
 }
 
-fn capped(s: &str) -> String {
-    let mut end = s.len().min(RAW_CAP);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
 /// The indent (after any timestamp) and the rest of a line.
 fn indent_and_body(text: &str) -> (usize, &str) {
     let s = without_timestamp(text);
@@ -107,10 +100,25 @@ fn passed_title(body: &str) -> Option<&str> {
         .strip_prefix("✓ ")
         .or_else(|| body.strip_prefix("√ "))?;
     let t = t.trim();
+    // Only a timing is dropped (`(123ms)`, `(2s)`): a title may end in parentheses too.
+    let timing = |d: &str| {
+        let num = d.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &d[num.len()..];
+        !num.is_empty()
+            && num.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && matches!(unit, "ms" | "s" | "m")
+    };
     match t.rfind(" (") {
-        Some(i) if t.ends_with("ms)") || t.ends_with("s)") => Some(&t[..i]),
+        Some(i) if t.ends_with(')') && timing(&t[i + 2..t.len() - 1]) => Some(&t[..i]),
         _ => Some(t),
     }
+}
+
+/// A line saying why a spec may have failed without a list: a crash, or a browser that
+/// does not connect (a bundle error needs the line after it: `Mode::Oops`).
+fn reason(body: &str) -> bool {
+    (body.starts_with("We detected that the") && body.contains("just crashed"))
+        || body.starts_with("Timed out waiting for the browser to connect")
 }
 
 /// `(Attempt k of M) title`.
@@ -149,7 +157,7 @@ impl Digest {
     ) {
         self.reset(clean, out);
         let (index, total, name) = p;
-        let name = capped(name);
+        let name = capped(name, RAW_CAP);
         self.open(Mode::Wrapped { index, total, name }, offset);
     }
 
@@ -173,7 +181,7 @@ impl Digest {
             Mode::Idle => self.idle(indent, body, offset, clean, out),
             Mode::Wrapped { index, total, name } => {
                 if indent == 12 && !body.is_empty() {
-                    let name = capped(&format!("{name}{body}"));
+                    let name = capped(&format!("{name}{body}"), RAW_CAP);
                     let spec = clean.name(&name);
                     out.push(Event::Progress { index, total, spec });
                     self.mode = Mode::Wrapped { index, total, name };
@@ -222,13 +230,11 @@ impl Digest {
                 offset,
             );
         } else if let Some((k, title)) = attempt(body) {
-            let title = capped(title);
+            let title = capped(title, RAW_CAP);
             self.open(Mode::Retry { title, attempt: k }, offset);
         } else if body.contains("found an error preparing this test file") {
             self.open(Mode::Oops, offset);
-        } else if (body.starts_with("We detected that the") && body.contains("just crashed"))
-            || body.starts_with("Timed out waiting for the browser to connect")
-        {
+        } else if reason(body) {
             out.push(Event::SpecError(clean.text(body)));
         }
     }
@@ -241,24 +247,27 @@ impl Digest {
             && let Some((k, rest)) = numbered(body)
             && k == *next
         {
+            // An entry whose error line never came is kept with its title.
             if let Some(e) = entry.take() {
                 out.push(failed(e, None, clean));
             }
             *entry = Some(Entry {
-                parts: vec![capped(rest)],
+                number: k,
+                parts: vec![capped(rest, RAW_CAP)],
             });
+            *next = k.saturating_add(1);
             return;
         }
         let Some(e) = entry.as_mut() else { return };
         if indent >= 7 && !body.is_empty() {
             if e.parts.len() < MAX_PARTS {
-                e.parts.push(capped(body));
+                e.parts.push(capped(body, RAW_CAP));
             }
         } else if indent == 5 && !body.is_empty() {
             let e = entry.take().expect("an entry is open");
+            let last = e.number >= *total;
             out.push(failed(e, Some(body), clean));
-            *next += 1;
-            if *next > *total {
+            if last {
                 self.close();
             }
         }
@@ -278,7 +287,7 @@ impl Digest {
                 Mode::Retry { title, attempt: k2 }
             } else {
                 Mode::Retry {
-                    title: capped(t2),
+                    title: capped(t2, RAW_CAP),
                     attempt: k2,
                 }
             };
@@ -294,6 +303,10 @@ impl Digest {
             // Failed every attempt (it is in the failure list), or the spec's tests are over.
             self.close();
         } else {
+            if reason(body) {
+                // A crash while the test was retried: the spec's reason all the same.
+                out.push(Event::SpecError(clean.text(body)));
+            }
             self.mode = Mode::Retry { title, attempt: k };
         }
     }

@@ -17,6 +17,7 @@ mod table;
 mod text;
 
 pub(crate) use classify::{Event, RunResult};
+pub(crate) use compile::anchors;
 pub(crate) use scanner::Scanner;
 pub(crate) use text::strip_ansi;
 

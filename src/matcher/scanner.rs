@@ -32,9 +32,7 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// `redactor` removes secrets from every text the events carry.
     pub fn new(rules: &Rules, redactor: Redactor) -> Scanner {
-        let mut anchors = rules.anchors();
-        anchors.extend(super::digest::ANCHORS.iter().map(|a| a.to_string()));
-        let anchors = AnchorSearch::new(&anchors);
+        let anchors = AnchorSearch::new(&super::compile::anchors(rules));
         Scanner {
             matcher: LineMatcher::new(rules, redactor),
             anchors,

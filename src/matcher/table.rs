@@ -3,6 +3,7 @@
 //! until the footer, then cleaned once, so that a secret split over rows is found whole.
 
 use super::NAME_CAP;
+use super::text::capped;
 use crate::model::{MAX_FAILED_SPECS, MAX_SPECS, SpecRow, Tests};
 use crate::rules::Piece;
 
@@ -19,6 +20,8 @@ const RAW_NAME_CAP: usize = 4 * NAME_CAP;
 pub(super) struct Row {
     pub name: String,
     pub failed: bool,
+    /// Skipped by a cancelled run (`-`, `SKIPPED`): it did not run.
+    pub skipped: bool,
     /// Tests, passing, failing, pending, skipped.
     pub counts: [u64; 5],
     pub duration: Option<String>,
@@ -40,15 +43,6 @@ pub(super) struct Summary {
 enum Open {
     Row,
     MoreFailed,
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn capped(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 /// `-` is 0; numbers from the log saturate rather than fail.
@@ -85,19 +79,21 @@ impl Summary {
             .into_iter()
             .find(|m| inner.starts_with(m));
         match mark {
-            Some(m) => self.new_row(m == MARK_FAIL, inner[m.len()..].trim_start()),
+            Some(m) => self.new_row(m, inner[m.len()..].trim_start()),
             None if !inner.is_empty() => self.continue_row(name_part(inner)),
             None => {}
         }
         true
     }
 
-    fn new_row(&mut self, failed: bool, rest: &str) {
+    fn new_row(&mut self, mark: &str, rest: &str) {
         let name = name_part(rest);
         let toks: Vec<&str> = rest[name.len()..].split_whitespace().collect();
+        let failed = mark == MARK_FAIL;
         let mut row = Row {
             name: capped(name, RAW_NAME_CAP),
             failed,
+            skipped: mark == MARK_SKIP,
             ..Row::default()
         };
         if let [duration, nums @ ..] = toks.as_slice()
@@ -130,13 +126,14 @@ impl Summary {
         }
     }
 
-    /// The rows as the result keeps them, and the failed spec names; `clean` cleans and
-    /// caps a raw text.
+    /// The rows of the specs that ran, as the result keeps them, and the failed spec
+    /// names; `clean` cleans and caps a raw text.
     pub fn finish(self, clean: impl Fn(&str) -> String) -> (Vec<SpecRow>, Vec<String>) {
         let mut failed: Vec<String> = Vec::new();
         let specs = self
             .rows
             .into_iter()
+            .filter(|r| !r.skipped)
             .map(|r| {
                 let name = clean(&r.name);
                 if r.failed {

@@ -293,6 +293,9 @@ fn canceled_run() {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].status, Status::Cancelled);
         assert_eq!(r[0].tests.map(|t| t.total), Some(1));
+        // A skipped spec did not run: it is no spec row (no history counts it as run).
+        let names: Vec<&str> = r[0].specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["b_record.cy.js"], "{style:?}");
     }
 }
 

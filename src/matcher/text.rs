@@ -134,6 +134,16 @@ pub(super) fn clean_text_to(bytes: &[u8], redactor: &Redactor, cap: usize) -> St
     out
 }
 
+/// At most `max` bytes of `s` (raw text kept before it is cleaned), cut at a character
+/// boundary.
+pub(super) fn capped(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];

@@ -13,14 +13,13 @@ mod feed;
 mod post;
 
 use crate::build::{BuildState, Target};
-use crate::config::{Request, WatchConfig, format_duration};
+use crate::config::{Request, WatchConfig, Webhook, format_duration};
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
 use crate::follower::{Follower, Wake};
 use crate::machine::{CancelOutcome, Machine};
 use crate::matcher::Scanner;
 use crate::outbox::Outbox;
-use crate::redact::Redactor;
 use crate::rules::Rules;
 use crate::state::BuildDir;
 use crate::sys::{self, PidWatch, Signals};
@@ -93,7 +92,11 @@ impl Watcher {
             .clone()
             .filter(|_| !cfg.dry_run)
             .map(|w| Poster::new(w, cfg.advanced.http_timeout));
-        let redactor = Redactor::for_webhook(cfg.webhook.as_ref().map(|w| w.url()));
+        let redactor = cfg
+            .webhook
+            .as_ref()
+            .map(Webhook::redactor)
+            .unwrap_or_default();
         let core = Core {
             machine: Machine::new(st, cfg.start_timeout, cfg.hung_timeout),
             scanner: Scanner::new(rules, redactor),

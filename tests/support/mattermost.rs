@@ -37,6 +37,8 @@ pub enum Answer {
     Slow(Duration),
     /// Take the post, then answer 200 with a body cut off before its announced length.
     Truncated,
+    /// This status, with a body cut off before its announced length.
+    TruncatedStatus(u16),
     /// Any status with this body (e.g. a proxy's big HTML page); `text/html` when the body
     /// starts with `<`.
     Page(u16, String),
@@ -503,6 +505,13 @@ fn answer_with(mut stream: Box<dyn Conn>, answer: Answer) {
             let _ = stream.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\nok",
             );
+            let _ = stream.flush();
+        }
+        Answer::TruncatedStatus(code) => {
+            let head = format!(
+                "HTTP/1.1 {code} Error\r\nContent-Type: text/plain\r\nContent-Length: 400\r\n\r\nerror page"
+            );
+            let _ = stream.write_all(head.as_bytes());
             let _ = stream.flush();
         }
     }
