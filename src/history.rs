@@ -5,42 +5,88 @@
 //! post must not wait for it).
 
 use crate::build::{BuildState, SCHEMA};
-use crate::model::{MAX_FAILURES, MAX_SPECS, RunOutcome};
-use crate::state::STATE;
+use crate::model::{MAX_FAILURES, MAX_SPECS, RunOutcome, TEXT_CAP, Timestamp};
+use crate::state::{MAX_STATE_BYTES, STATE};
 use crate::triage::PastRun;
-use std::fs::{self, OpenOptions};
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::collections::{HashMap, HashSet};
+use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Most builds read (the most recently updated ones).
 pub(crate) const MAX_BUILDS: usize = 200;
-/// A larger state.json is not ours (ours stay far below: every list in it is capped).
-const MAX_STATE_BYTES: u64 = 4 << 20;
 
-/// Earlier runs under `state_root` for the comparison: at most `MAX_BUILDS` builds, the
-/// most recently updated first (state.json's modification time), `this_build` excluded;
-/// reading stops once `budget` is spent (the post must not wait longer).
-pub(crate) fn read(state_root: &Path, this_build: &str, budget: Duration) -> Vec<PastRun> {
-    read_at_most(state_root, this_build, budget, MAX_BUILDS)
+/// What the comparison needs of the earlier builds under `state_root`: for each spec of
+/// `wanted`, its most recent run that finished before `before` (a `PastRun` holding only
+/// that spec and its failures). At most `MAX_BUILDS` builds are read, the most recently
+/// updated first (state.json's modification time), `this_build` excluded; reading stops
+/// once `budget` is spent (the post must not wait longer). What is kept is bounded by
+/// `wanted`, whatever the earlier builds hold.
+pub(crate) fn read(
+    state_root: &Path,
+    this_build: &str,
+    budget: Duration,
+    wanted: &HashSet<&str>,
+    before: Timestamp,
+) -> Vec<PastRun> {
+    let mut refs: HashMap<String, PastRun> = HashMap::new();
+    visit(
+        state_root,
+        this_build,
+        budget,
+        MAX_BUILDS,
+        Some(wanted),
+        &mut |run| {
+            if run.finished_at >= before {
+                return;
+            }
+            for spec in &run.specs {
+                if refs
+                    .get(spec)
+                    .is_some_and(|r| r.finished_at >= run.finished_at)
+                {
+                    continue;
+                }
+                refs.insert(spec.clone(), run.only(spec));
+            }
+        },
+    );
+    let mut out: Vec<PastRun> = refs.into_values().collect();
+    out.sort_by(|a, b| a.specs.cmp(&b.specs));
+    out
 }
 
-/// `read` with the cap as a parameter (the tests use a small one).
+/// Every earlier run, unreduced (the tests look at what is read).
+#[cfg(test)]
 fn read_at_most(root: &Path, this_build: &str, budget: Duration, cap: usize) -> Vec<PastRun> {
+    let mut out = Vec::new();
+    visit(root, this_build, budget, cap, None, &mut |run| {
+        out.push(run)
+    });
+    out
+}
+
+/// Hands each finished run of the `cap` most recently updated builds to `f`, keeping of
+/// each only the specs of `wanted` (all when `None`), until `budget` is spent.
+fn visit(
+    root: &Path,
+    this_build: &str,
+    budget: Duration,
+    cap: usize,
+    wanted: Option<&HashSet<&str>>,
+    f: &mut dyn FnMut(PastRun),
+) {
     // No deadline only when `budget` is too large to add to now: nothing ever waits that long.
     let deadline = Instant::now().checked_add(budget);
     let spent = || deadline.is_some_and(|d| Instant::now() >= d);
-    let mut out = Vec::new();
     for name in most_recent(root, this_build, cap, &spent) {
         if spent() {
             break;
         }
         if let Some(st) = load(&root.join(&name)).filter(|st| st.build_name == name) {
-            out.extend(past_runs(st));
+            past_runs(st, wanted).into_iter().for_each(&mut *f);
         }
     }
-    out
 }
 
 /// The names of the `cap` build directories whose state.json changed last, newest first
@@ -91,67 +137,61 @@ fn keep_newest(found: &mut Vec<(SystemTime, String)>, cap: usize) {
 /// state of our schema. Opened without following a symlink and without blocking (a FIFO
 /// planted there must not hang the post), read through a limit (it may grow meanwhile).
 fn load(dir: &Path) -> Option<BuildState> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(dir.join(STATE))
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_STATE_BYTES {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_STATE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    if bytes.len() as u64 > MAX_STATE_BYTES {
-        return None;
-    }
+    let bytes = crate::state::read_small(&dir.join(STATE), MAX_STATE_BYTES).ok()?;
     let st: BuildState = serde_json::from_slice(&bytes).ok()?;
     (st.schema == SCHEMA).then_some(st)
 }
 
 /// A finished, real build's runs: its run (plain), or each finished sub-run (categorized;
 /// the request's aggregate mixes its groups and is no run of its own).
-fn past_runs(st: BuildState) -> Vec<PastRun> {
+fn past_runs(st: BuildState, wanted: Option<&HashSet<&str>>) -> Vec<PastRun> {
     if st.dry_run || !st.finished() {
         return Vec::new();
     }
     let build = st.build_name;
     if !st.categorize {
-        return past_run(&build, st.run).into_iter().collect();
+        return past_run(&build, st.run, wanted).into_iter().collect();
     }
     st.subruns
         .into_iter()
         .filter(|s| s.run.status.is_terminal())
-        .filter_map(|s| past_run(&build, s.run))
+        .filter_map(|s| past_run(&build, s.run, wanted))
         .collect()
 }
 
 /// The run as the comparison sees it: when it finished, its specs and failures (capped
-/// as the watcher caps them, whatever the file says). A run that kept no spec rows (a
-/// state written before the digest existed) can be nobody's reference: left out.
-fn past_run(build: &str, run: RunOutcome) -> Option<PastRun> {
+/// as the watcher caps them, whatever the file says, and copied anew, so that nothing of
+/// the file's text is kept beyond that). A run that kept no spec rows (a state written
+/// before the digest existed) can be nobody's reference: left out.
+fn past_run(build: &str, run: RunOutcome, wanted: Option<&HashSet<&str>>) -> Option<PastRun> {
     let finished_at = run.finished_at?;
     if run.specs.is_empty() {
         return None;
     }
+    let keep = |spec: &str| wanted.is_none_or(|w| w.contains(spec));
+    let text = |t: &str| t.chars().take(TEXT_CAP).collect::<String>();
     let incomplete = crate::triage::incomplete(&run);
     Some(PastRun {
         build: build.to_string(),
         finished_at,
-        incomplete,
+        incomplete: incomplete
+            .into_iter()
+            .filter(|s| keep(s))
+            .map(|s| text(&s))
+            .collect(),
         specs: run
             .specs
-            .into_iter()
+            .iter()
             .take(MAX_SPECS)
-            .map(|r| r.name)
+            .filter(|r| keep(&r.name))
+            .map(|r| text(&r.name))
             .collect(),
         failures: run
             .failures
-            .into_iter()
+            .iter()
             .take(MAX_FAILURES)
-            .map(|f| (f.spec, f.title))
+            .filter(|f| keep(&f.spec))
+            .map(|f| (text(&f.spec), f.title.as_deref().map(text)))
             .collect(),
     })
 }
@@ -261,7 +301,7 @@ mod tests {
         let three = read_at_most(&root.0, "this", LONG, 3);
         assert_eq!(builds(&three), ["b5", "b4", "b3"]);
         assert_eq!(
-            builds(&read(&root.0, "b5", LONG)),
+            builds(&read_at_most(&root.0, "b5", LONG, MAX_BUILDS)),
             ["this", "b4", "b3", "b2", "b1"]
         );
     }
@@ -325,10 +365,13 @@ mod tests {
         fs::write(root.0.join("file"), b"x").unwrap();
         let before = tree(&root.0);
 
-        assert_eq!(builds(&read(&root.0, "this", LONG)), ["good"]);
+        assert_eq!(
+            builds(&read_at_most(&root.0, "this", LONG, MAX_BUILDS)),
+            ["good"]
+        );
         assert_eq!(tree(&root.0), before, "reading changed the state root");
-        assert!(read(&root.0.join("missing"), "this", LONG).is_empty());
-        assert!(read(&root.0.join("file"), "this", LONG).is_empty());
+        assert!(read_at_most(&root.0.join("missing"), "this", LONG, MAX_BUILDS).is_empty());
+        assert!(read_at_most(&root.0.join("file"), "this", LONG, MAX_BUILDS).is_empty());
     }
 
     /// Every path under `dir` with its size and modification time.
@@ -350,10 +393,16 @@ mod tests {
     fn a_zero_budget_reads_nothing() {
         let root = Root::new("budget");
         root.write("b1", &plain("b1"), 100);
-        assert!(read(&root.0, "this", Duration::ZERO).is_empty());
-        assert_eq!(builds(&read(&root.0, "this", LONG)), ["b1"]);
+        assert!(read_at_most(&root.0, "this", Duration::ZERO, MAX_BUILDS).is_empty());
+        assert_eq!(
+            builds(&read_at_most(&root.0, "this", LONG, MAX_BUILDS)),
+            ["b1"]
+        );
         // A budget too large to add to now is no deadline, not a panic.
-        assert_eq!(builds(&read(&root.0, "this", Duration::MAX)), ["b1"]);
+        assert_eq!(
+            builds(&read_at_most(&root.0, "this", Duration::MAX, MAX_BUILDS)),
+            ["b1"]
+        );
     }
 
     /// A categorized build gives each finished sub-run with its own specs and failures,
@@ -380,7 +429,7 @@ mod tests {
             sub(5, "untimed", untimed),
         ];
         root.write("cat", &st, 100);
-        let got = read(&root.0, "this", LONG);
+        let got = read_at_most(&root.0, "this", LONG, MAX_BUILDS);
         let want = [
             ("linux/a.cy.js", vec!["linux/a.cy.js"], 100),
             ("win/b.cy.js", vec!["win/b.cy.js", "win/c.cy.js"], 200),
@@ -416,6 +465,53 @@ mod tests {
             ],
             incomplete: Vec::new(),
         };
-        assert_eq!(read(&root.0, "this", LONG), vec![want]);
+        assert_eq!(read_at_most(&root.0, "this", LONG, MAX_BUILDS), vec![want]);
+    }
+
+    /// What `read` keeps: per wanted spec its most recent earlier run, nothing else, and
+    /// text no longer than the caps, whatever the files hold.
+    #[test]
+    fn read_keeps_only_each_wanted_specs_latest_earlier_run() {
+        let root = Root::new("reduce");
+        let long = "x".repeat(10_000);
+        for (name, at_secs, spec_b_fails) in [
+            ("old", 100, true),
+            ("new", 200, false),
+            ("later", 900, true),
+        ] {
+            let mut st = plain(name);
+            st.run.finished_at = Some(at(at_secs));
+            st.run.specs.push(SpecRow {
+                name: "b.cy.js".into(),
+                failed: u64::from(spec_b_fails),
+                ..SpecRow::default()
+            });
+            st.run.specs.push(SpecRow {
+                name: long.clone(),
+                ..SpecRow::default()
+            });
+            if spec_b_fails {
+                st.run.failures.push(Failure {
+                    spec: "b.cy.js".into(),
+                    title: Some(long.clone()),
+                    error: None,
+                });
+            }
+            root.write(name, &st, at_secs);
+        }
+        let wanted: HashSet<&str> = ["b.cy.js"].into_iter().collect();
+        let got = read(&root.0, "this", LONG, &wanted, at(500));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].build, "new", "the most recent run before the bound");
+        assert_eq!(got[0].specs, ["b.cy.js"]);
+        assert!(got[0].failures.is_empty());
+        let got = read(&root.0, "this", LONG, &wanted, at(150));
+        assert_eq!(got[0].build, "old");
+        let title = got[0].failures[0].1.as_deref().unwrap();
+        assert_eq!(
+            title.chars().count(),
+            TEXT_CAP,
+            "a title is kept to its cap"
+        );
     }
 }

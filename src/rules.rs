@@ -28,7 +28,13 @@ macro_rules! categories {
         pub(crate) enum Category { $( $(#[doc = $doc])* $name, )* }
 
         impl Category {
+            /// Every category, in declaration order: `ALL[c.index()] == c`.
             pub const ALL: &'static [Category] = &[$(Category::$name),*];
+
+            /// Its position in `ALL`.
+            pub fn index(self) -> usize {
+                self as usize
+            }
 
             /// Its key in a rules file.
             pub fn key(self) -> &'static str {
@@ -183,8 +189,7 @@ impl Rules {
     }
 
     pub fn get(&self, c: Category) -> &[String] {
-        let i = Category::ALL.iter().position(|x| *x == c).expect("listed");
-        &self.lists[i]
+        &self.lists[c.index()]
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -252,6 +257,13 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_are_indexed_by_their_position() {
+        for (i, c) in Category::ALL.iter().enumerate() {
+            assert_eq!(c.index(), i, "{c:?}");
+        }
+    }
 
     #[test]
     fn anchors_skip_brackets_and_punctuation() {

@@ -28,6 +28,35 @@ pub(crate) const SUBRUNS: &str = "subruns";
 const WATCHER_LOCK: &str = "watcher.lock";
 const STATE_LOCK: &str = "state.lock";
 
+/// The largest state.json (or marker, or request) read: ours stay far below (every list in
+/// them is capped); a larger one is not ours.
+pub(crate) const MAX_STATE_BYTES: u64 = 4 << 20;
+
+/// A file of the state root, read safely whatever it has become: not through a symbolic
+/// link, never blocking (a FIFO), never more than `max` bytes (a link to /dev/zero, a huge
+/// file). Anything but a regular file of at most `max` bytes is `InvalidData`.
+pub(crate) fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    if !meta.is_file() {
+        return Err(bad("not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(bad("larger than a state file can be"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(bad("larger than a state file can be"));
+    }
+    Ok(bytes)
+}
+
 /// Writes `bytes` to `path` atomically and durably.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -254,7 +283,7 @@ impl BuildDir {
 
     pub fn read_request(&self) -> Result<Option<Request>> {
         let p = self.path(REQUEST);
-        match fs::read(&p) {
+        match read_small(&p, MAX_STATE_BYTES) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 Error::usage(format!(
                     "{} is not a valid request: {e} (fix or remove it)",
@@ -272,12 +301,15 @@ impl BuildDir {
 
     pub fn load_state(&self) -> Result<Loaded> {
         let p = self.path(STATE);
-        let bytes = match fs::read(&p) {
-            Ok(b) => b,
+        let parsed = match read_small(&p, MAX_STATE_BYTES) {
+            Ok(b) => serde_json::from_slice::<BuildState>(&b).map_err(|e| e.to_string()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::Missing),
+            // Not ours (a FIFO, a link, a huge file): unreadable, set aside like a corrupt one.
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(e.to_string()),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(e.to_string()),
             Err(e) => return Err(Error::io("reading", &p, e)),
         };
-        match serde_json::from_slice::<BuildState>(&bytes) {
+        match parsed {
             Ok(st) if st.schema == SCHEMA => Ok(Loaded::Found(Box::new(st))),
             other => {
                 let error = match other {
@@ -321,7 +353,7 @@ impl BuildDir {
     /// reported, not moved aside: that is the watcher's job).
     pub fn peek(&self) -> Peeked {
         let p = self.path(STATE);
-        match fs::read(&p) {
+        match read_small(&p, MAX_STATE_BYTES) {
             Ok(bytes) => match serde_json::from_slice::<BuildState>(&bytes) {
                 Ok(mut st) => {
                     self.apply_posted_markers(&mut st);
@@ -409,15 +441,17 @@ impl BuildDir {
         )
     }
 
+    /// The cancel marker, if there is one: its existence is what counts, whatever it holds.
     pub fn cancelled(&self) -> Option<Marker> {
-        let p = self.path(CANCELLED);
-        match fs::read(&p) {
-            Ok(bytes) => Some(serde_json::from_slice(&bytes).unwrap_or(Marker {
-                at: Timestamp::now(),
-                status: None,
-                reason: Some("cancelled.marker present".into()),
-            })),
-            Err(_) => None,
+        let present = || Marker {
+            at: Timestamp::now(),
+            status: None,
+            reason: Some("cancelled.marker present".into()),
+        };
+        match read_small(&self.path(CANCELLED), MAX_STATE_BYTES) {
+            Ok(bytes) => Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| present())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(_) => Some(present()),
         }
     }
 

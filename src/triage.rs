@@ -25,6 +25,38 @@ pub(crate) struct PastRun {
     pub incomplete: Vec<String>,
 }
 
+impl PastRun {
+    /// The same run reduced to `spec`: what it tells of that spec alone.
+    pub fn only(&self, spec: &str) -> PastRun {
+        PastRun {
+            build: self.build.clone(),
+            finished_at: self.finished_at,
+            specs: vec![spec.to_string()],
+            failures: self
+                .failures
+                .iter()
+                .filter(|(s, _)| s == spec)
+                .cloned()
+                .collect(),
+            incomplete: self
+                .incomplete
+                .iter()
+                .filter(|s| *s == spec)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The specs a comparison of `run` asks about: those it ran and those it failed.
+pub(crate) fn wanted(run: &RunOutcome) -> HashSet<&str> {
+    run.specs
+        .iter()
+        .map(|r| r.name.as_str())
+        .chain(run.failures.iter().map(|f| f.spec.as_str()))
+        .collect()
+}
+
 /// Whether a failing test is new.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mark {
@@ -56,13 +88,7 @@ pub(crate) struct Triage {
 /// Compares `run`, which finished at `finished_at`, with the earlier runs `past` (runs
 /// that finished at or after `finished_at` are ignored, whatever `past` holds).
 pub(crate) fn triage(run: &RunOutcome, finished_at: Timestamp, past: &[PastRun]) -> Triage {
-    let wanted: HashSet<&str> = run
-        .specs
-        .iter()
-        .map(|r| r.name.as_str())
-        .chain(run.failures.iter().map(|f| f.spec.as_str()))
-        .collect();
-    let refs = references(&wanted, finished_at, past);
+    let refs = references(&wanted(run), finished_at, past);
     let marks = run
         .failures
         .iter()

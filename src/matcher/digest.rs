@@ -24,6 +24,9 @@ pub(super) const ANCHORS: [&str; 5] = [
 
 /// Most entries one failure list is read for (a list claiming more is read that far).
 const MAX_LIST: u32 = 100_000;
+/// A spec name on a `Running:` line this long may go on on the next line (the name column
+/// holds 68 characters; some margin for a name cleaned of repeated blanks).
+const WRAP_AT: usize = 60;
 /// Title lines kept per entry.
 const MAX_PARTS: usize = 16;
 /// Bytes kept of one title line or error line before cleaning.
@@ -33,12 +36,9 @@ const RAW_CAP: usize = 1024;
 enum Mode {
     #[default]
     Idle,
-    /// After a `Running:` line: a long spec name goes on, on lines indented 12 spaces.
-    Wrapped {
-        index: u32,
-        total: u32,
-        name: String,
-    },
+    /// After a `Running:` line: a long spec name (in `Digest::name`) goes on, on lines
+    /// indented 12 spaces.
+    Wrapped { index: u32, total: u32 },
     /// After `  N failing`: the numbered list; `entry` is the one being read.
     List {
         total: u32,
@@ -70,6 +70,8 @@ pub(super) struct Digest {
     mode: Mode,
     /// Where the open construct began: a restart reads again from there.
     since: Option<u64>,
+    /// The spec name of the last `Running:` line, for a wrapped name (one buffer, kept).
+    name: String,
 }
 
 /// `(i of n)` at the end of `s`, with what precedes it.
@@ -79,6 +81,16 @@ pub(super) fn split_progress(s: &str) -> Option<(&str, u32, u32)> {
     let open = inner.rfind('(')?;
     let (i, n) = inner[open + 1..].split_once(" of ")?;
     Some((&s[..open], i.trim().parse().ok()?, n.trim().parse().ok()?))
+}
+
+/// Appends to `name` what fits of `more` within `RAW_CAP` bytes.
+fn push_capped(name: &mut String, more: &str) {
+    let room = RAW_CAP.saturating_sub(name.len());
+    let mut end = more.len().min(room);
+    while !more.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.push_str(&more[..end]);
 }
 
 /// The indent (after any timestamp) and the rest of a line.
@@ -121,6 +133,11 @@ fn reason(body: &str) -> bool {
         || body.starts_with("Timed out waiting for the browser to connect")
 }
 
+/// `Oops...we found an error preparing this test file:`.
+fn oops(body: &str) -> bool {
+    body.starts_with("Oops") && body.contains("found an error preparing this test file")
+}
+
 /// `(Attempt k of M) title`.
 fn attempt(body: &str) -> Option<(u32, &str)> {
     let rest = body.strip_prefix("(Attempt ")?;
@@ -157,8 +174,14 @@ impl Digest {
     ) {
         self.reset(clean, out);
         let (index, total, name) = p;
-        let name = capped(name, RAW_CAP);
-        self.open(Mode::Wrapped { index, total, name }, offset);
+        // Cypress's tables are 100 wide: a name wraps only once it fills the 68 characters
+        // of its column. A shorter one is whole (and its next line needs no look).
+        if name.chars().count() < WRAP_AT {
+            return;
+        }
+        self.name.clear();
+        push_capped(&mut self.name, name);
+        self.open(Mode::Wrapped { index, total }, offset);
     }
 
     fn open(&mut self, mode: Mode, offset: u64) {
@@ -179,12 +202,12 @@ impl Digest {
         }
         match std::mem::take(&mut self.mode) {
             Mode::Idle => self.idle(indent, body, offset, clean, out),
-            Mode::Wrapped { index, total, name } => {
+            Mode::Wrapped { index, total } => {
                 if indent == 12 && !body.is_empty() {
-                    let name = capped(&format!("{name}{body}"), RAW_CAP);
-                    let spec = clean.name(&name);
+                    push_capped(&mut self.name, body);
+                    let spec = clean.name(&self.name);
                     out.push(Event::Progress { index, total, spec });
-                    self.mode = Mode::Wrapped { index, total, name };
+                    self.mode = Mode::Wrapped { index, total };
                 } else {
                     self.close();
                     self.idle(indent, body, offset, clean, out);
@@ -215,6 +238,9 @@ impl Digest {
         clean: &dyn Clean,
         out: &mut Vec<Event>,
     ) {
+        if body.is_empty() {
+            return;
+        }
         if let Some(n) = body.strip_suffix(" failing")
             && indent > 0
             && let Ok(total) = n.parse::<u32>()
@@ -232,7 +258,7 @@ impl Digest {
         } else if let Some((k, title)) = attempt(body) {
             let title = capped(title, RAW_CAP);
             self.open(Mode::Retry { title, attempt: k }, offset);
-        } else if body.contains("found an error preparing this test file") {
+        } else if oops(body) {
             self.open(Mode::Oops, offset);
         } else if reason(body) {
             out.push(Event::SpecError(clean.text(body)));

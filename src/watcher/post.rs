@@ -52,9 +52,11 @@ impl Watcher {
         }
         let triage = self.triages.entry(t).or_insert_with(|| {
             let root = self.bd.dir.parent().unwrap_or(std::path::Path::new("/"));
-            let past = history::read(root, &self.cfg.build_name, HISTORY_BUDGET);
             let run = st.run_of(t);
             let finished = run.finished_at.unwrap_or(st.updated_at);
+            let wanted = triage::wanted(run);
+            let build = &self.cfg.build_name;
+            let past = history::read(root, build, HISTORY_BUDGET, &wanted, finished);
             triage::triage(run, finished, &past)
         });
         let ctx = Context {
