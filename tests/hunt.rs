@@ -1,0 +1,274 @@
+//! Fault hunt (helper session): defects found by trying the watcher as a hostile log, state
+//! root or operator would. Each test states what the contract or README promises; they
+//! fail on the code they were written against.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::*;
+
+/// The headings of the posts delivered for `build`.
+fn headings_of(hook: &FakeMattermost, build: &str) -> Vec<String> {
+    hook.delivered()
+        .into_iter()
+        .filter(|r| r.text().contains(&format!("· {build}")))
+        .map(|r| r.text().lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Cypress killed while a test was being retried (`(Attempt 1 of 3)` and no result after
+/// it): group a is TERMINATED, group b starts. The watcher is stopped (SIGTERM: "saves the
+/// state and exits 0 so that a later start resumes", contract §6) after group b opened and
+/// started again. The digest's open retry construct made the saved position go back to the
+/// `(Attempt` line of group a, so the restart reads `Killed` and `ATVM_GROUP_START: b`
+/// again: b is taken for killed and a third sub-run opens. Group b's COMPLETED post must
+/// be made, once.
+#[test]
+fn restart_after_a_killed_retry_does_not_replay_later_markers() {
+    let sb = Sandbox::new("hunt-retry-restart");
+    let hook = FakeMattermost::start();
+    let build = "hr1";
+    let mut w = sb.watch(&hook, build, &["--categorize"]);
+    let spec_a = Spec::passed("a.cy.js", 1);
+    let mut lines = vec!["ATVM_GROUPS: a,b".to_string(), "ATVM_GROUP_START: a".into()];
+    lines.extend(cypress::run_starting(std::slice::from_ref(&spec_a)));
+    lines.extend(cypress::spec_start(&spec_a, 1, 1));
+    lines.push("    (Attempt 1 of 3) imports the inventory".into());
+    lines.push("Killed".into());
+    lines.push("ATVM_GROUP_START: b".into());
+    let spec_b = Spec::passed("b.cy.js", 1);
+    lines.extend(cypress::run_starting(std::slice::from_ref(&spec_b)));
+    sb.append_lines(build, &lines, Style::PLAIN);
+    wait_until("group b open", WAIT, || {
+        sb.try_state(build).is_some_and(|s| {
+            s["subruns"].as_array().is_some_and(|v| v.len() == 2)
+                && s["subruns"][0]["status"] == "TERMINATED"
+                && s["subruns"][1]["run_seen"] == true
+        })
+    });
+    w.signal(SIGTERM);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    let st = sb.state(build);
+    eprintln!("saved position: {}", st["log_position"]);
+
+    let mut rest = cypress::spec_block(&spec_b, 1, 1);
+    rest.extend(cypress::run_finished(
+        std::slice::from_ref(&spec_b),
+        "00:03",
+    ));
+    rest.push("ATVM_GROUP_END: b COMPLETED".into());
+    sb.append_lines(build, &rest, Style::PLAIN);
+    let mut w2 = sb.watch(&hook, build, &[]);
+    assert_eq!(w2.code(), 0, "{}", w2.stderr());
+    let st = sb.state(build);
+    let subs: Vec<(String, String)> = st["subruns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        subs,
+        vec![
+            ("a".to_string(), "TERMINATED".to_string()),
+            ("b".to_string(), "COMPLETED".to_string())
+        ],
+        "sub-runs after the restart; stderr:\n{}",
+        w2.stderr()
+    );
+    assert_eq!(
+        headings_of(&hook, build),
+        vec!["#### :white_check_mark: ATVM run COMPLETED · hr1 · group 2 of 2: b"]
+    );
+}
+
+/// A Cypress run of one spec `name` whose mocha output is `body` (plain lines after the
+/// `Running:` header), failing `failing` of `tests`; the spec's row and the footer follow.
+fn one_spec_log(name: &str, body: &[&str], tests: u32, failing: u32) -> Vec<u8> {
+    let spec = if failing > 0 {
+        Spec::failed(name, tests, failing)
+    } else {
+        Spec::passed(name, tests)
+    };
+    let mut lines = cypress::run_starting(std::slice::from_ref(&spec));
+    lines.extend(cypress::running_header(name, 1, 1));
+    lines.extend(body.iter().map(|s| s.to_string()));
+    lines.push("  (Results)".into());
+    lines.extend(cypress::run_finished(std::slice::from_ref(&spec), "00:10"));
+    cypress::render(&lines, Style::PLAIN)
+}
+
+/// Watches a finished log with `--dry-run` (state kept under the sandbox's state root);
+/// returns the state and the printed message.
+fn dry_run(sb: &Sandbox, build: &str, log: &[u8]) -> (Value, String) {
+    sb.append(build, log);
+    let out = sb.run(None, &["--build-name", build, "--dry-run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        sb.state(build),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The renderer crashes while a test is being retried (`(Attempt 1 of 3)` printed, the
+/// second attempt never ends): Cypress prints its crash text and the spec fails without a
+/// failure list. Contract §9: such a spec is kept with "its reason line", which is in the
+/// log; the open retry swallows it, and the failure is recorded with `error: null`.
+#[test]
+fn a_crash_during_a_retry_keeps_its_reason() {
+    let sb = Sandbox::new("hunt-crash-retry");
+    let log = one_spec_log(
+        "crash.cy.js",
+        &[
+            "",
+            "  Inventory",
+            "    (Attempt 1 of 3) imports the inventory",
+            "",
+            "We detected that the Chromium Renderer process just crashed.",
+            "",
+            "This can happen for a number of different reasons.",
+            "",
+        ],
+        1,
+        1,
+    );
+    let (st, _) = dry_run(&sb, "hc1", &log);
+    assert_eq!(
+        st["failures"],
+        json!([{
+            "spec": "crash.cy.js",
+            "title": null,
+            "error": "We detected that the Chromium Renderer process just crashed."
+        }])
+    );
+}
+
+/// Two failing tests with the same title (mocha allows it: a test defined in a loop, or
+/// twice in a suite) are two entries of the failure list. Contract §9: the post lists
+/// "its failing tests". The restart de-duplication (`failures.contains`) merges them: the
+/// state keeps one and the post says "… and 1 more" for a test it could have shown.
+#[test]
+fn two_failing_tests_with_the_same_title_are_both_kept() {
+    let sb = Sandbox::new("hunt-dup-title");
+    let log = one_spec_log(
+        "dup.cy.js",
+        &[
+            "",
+            "  Migration",
+            "    1) checks the VM",
+            "    2) checks the VM",
+            "",
+            "",
+            "  0 passing (4s)",
+            "  2 failing",
+            "",
+            "  1) Migration",
+            "       checks the VM:",
+            "     Error: VM not found",
+            "      at Context.eval (webpack://cdc-e2e/./cypress/e2e/dup.cy.js:5:9)",
+            "",
+            "  2) Migration",
+            "       checks the VM:",
+            "     Error: VM not found",
+            "      at Context.eval (webpack://cdc-e2e/./cypress/e2e/dup.cy.js:5:9)",
+            "",
+            "",
+        ],
+        2,
+        2,
+    );
+    let (st, msg) = dry_run(&sb, "hd1", &log);
+    let entry = json!({"spec": "dup.cy.js", "title": "Migration › checks the VM", "error": "Error: VM not found"});
+    assert_eq!(st["failures"], json!([entry, entry]), "message:\n{msg}");
+}
+
+/// A retried test whose title ends in `s)` and that passed without a duration suffix
+/// (mocha prints `(123ms)` only for slow tests): `passed_title` takes `(2 VMs)` for a
+/// duration, the `✓` line no longer matches the `(Attempt` title, and the flaky test is
+/// not counted (contract §9: "A test that passed after (Attempt k of M) lines was
+/// retried").
+#[test]
+fn a_flaky_title_ending_in_s_paren_is_counted() {
+    let sb = Sandbox::new("hunt-flaky-paren");
+    let log = one_spec_log(
+        "fl.cy.js",
+        &[
+            "",
+            "  Hosts",
+            "    (Attempt 1 of 2) migrates both hosts (2 VMs)",
+            "    ✓ migrates both hosts (2 VMs)",
+            "",
+            "",
+            "  1 passing (9s)",
+            "",
+            "",
+        ],
+        1,
+        0,
+    );
+    let (st, msg) = dry_run(&sb, "hf1", &log);
+    assert_eq!(
+        st["flaky"],
+        json!([{"spec": "fl.cy.js", "title": "migrates both hosts (2 VMs)", "attempts": 2}]),
+        "message:\n{msg}"
+    );
+}
+
+/// An error whose message starts with a line break (`throw new Error('\nexpected ...')`):
+/// mocha prints five blanks and nothing else where the first line would be. The entry
+/// then never ends, `next` stays 1, entry 2's title lines are glued onto entry 1 and
+/// entry 2's error is given to it: one test lost, the other with a wrong title and error,
+/// and every later entry of the list lost the same way. One odd entry must not corrupt the
+/// rest of the list.
+#[test]
+fn an_entry_without_a_first_error_line_does_not_swallow_the_next() {
+    let sb = Sandbox::new("hunt-empty-error");
+    let log = one_spec_log(
+        "nl.cy.js",
+        &[
+            "",
+            "  S",
+            "    1) first",
+            "    2) second",
+            "",
+            "",
+            "  0 passing (4s)",
+            "  2 failing",
+            "",
+            "  1) S",
+            "       first:",
+            "     ",
+            "expected the VM to be running",
+            "      at Context.eval (webpack://cdc-e2e/./cypress/e2e/nl.cy.js:5:9)",
+            "",
+            "  2) S",
+            "       second:",
+            "     Error: second failed",
+            "      at Context.eval (webpack://cdc-e2e/./cypress/e2e/nl.cy.js:9:9)",
+            "",
+            "",
+        ],
+        2,
+        2,
+    );
+    let (st, msg) = dry_run(&sb, "hn1", &log);
+    let titles: Vec<&str> = st["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap_or("<none>"))
+        .collect();
+    assert_eq!(titles, ["S › first", "S › second"], "message:\n{msg}");
+    assert_eq!(st["failures"][1]["error"], "Error: second failed");
+}
