@@ -272,3 +272,100 @@ fn an_entry_without_a_first_error_line_does_not_swallow_the_next() {
     assert_eq!(titles, ["S › first", "S › second"], "message:\n{msg}");
     assert_eq!(st["failures"][1]["error"], "Error: second failed");
 }
+
+/// Peak resident memory of a live process, in KiB (`VmHWM`).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+/// "Is it new" reads up to 200 earlier builds' state.json, each up to 4 MiB, and keeps every
+/// spec name and failure title it read, uncut, until the post is made. Twelve builds under
+/// the state root whose state.json holds 400 spec names of 10 KB each (3.9 MiB, below the
+/// reader's size cap) make a watcher that follows its run in a few MiB peak at tens of
+/// MiB (about 40 MiB with the debug binary, 315 MiB with the release binary and 200 such
+/// builds). Memory must stay bounded whatever the state root holds (caps on what is kept
+/// of each earlier run: NAME_CAP per name, only the specs this run ran). The debug
+/// watcher peaks at about 10 MiB without such builds; 24 MiB leaves room for reading one
+/// 4 MiB file at a time.
+#[test]
+fn earlier_builds_with_huge_states_do_not_blow_up_memory() {
+    let sb = Sandbox::new("hunt-history-memory");
+    let hook = FakeMattermost::start();
+    // A real finished build first, as the template of the hostile ones.
+    let lines = support::failed_run();
+    sb.append_lines("tmpl", &lines, Style::PLAIN);
+    let mut w = sb.watch(&hook, "tmpl", &[]);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    let mut tmpl = sb.state("tmpl");
+    std::fs::remove_dir_all(sb.build_dir("tmpl")).unwrap();
+    let long = "x".repeat(10_000);
+    let specs: Vec<Value> = (0..400)
+        .map(|i| {
+            json!({"name": format!("{long}{i}.cy.js"), "tests": 1, "passed": 1, "failed": 0,
+                   "pending": 0, "skipped": 0, "duration": "00:01"})
+        })
+        .collect();
+    tmpl["specs"] = Value::Array(specs);
+    for b in 0..12 {
+        let name = format!("huge{b:02}");
+        tmpl["build_name"] = json!(name);
+        let text = serde_json::to_vec(&tmpl).unwrap();
+        assert!(text.len() < 4 << 20, "{} bytes", text.len());
+        std::fs::create_dir_all(sb.build_dir(&name)).unwrap();
+        std::fs::write(sb.build_dir(&name).join("state.json"), text).unwrap();
+    }
+    // The run under test: its post is held by the webhook so the watcher is still alive
+    // (and has read the earlier builds) when its peak is taken.
+    hook.set_default(Answer::Slow(Duration::from_secs(2)));
+    sb.append_lines("victim", &lines, Style::PLAIN);
+    let mut w = sb.watch(&hook, "victim", &[]);
+    wait_until("the victim's post arrives", WAIT, || {
+        hook.received()
+            .iter()
+            .any(|r| r.text().contains("· victim"))
+    });
+    let peak = peak_rss_kib(w.child.id());
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert!(
+        peak < 24 * 1024,
+        "the watcher peaked at {} MiB while reading earlier builds",
+        peak / 1024
+    );
+}
+
+/// `MATTERMOST_ATVM_MENTION_ON_FAILURE` is validated name by name but not in length: 500
+/// valid names (5,500 characters) are accepted at start-up, then the FAILED post is cut
+/// at 3,999 characters in the middle of the mention list. The counts table and the host
+/// are gone (contract §9: "the digest gives way first, never the status, build, counts or
+/// host") and the last, cut name (`@user036…`) mentions somebody else, who may exist.
+/// Either refuse such a value at start-up (exit 2) or keep the post's promises with it.
+#[test]
+fn a_long_mention_list_never_crowds_out_the_counts_or_the_host() {
+    let mut sb = Sandbox::new("hunt-long-mention");
+    let names: Vec<String> = (0..500).map(|i| format!("@user{i:04}")).collect();
+    sb.env
+        .push(("MATTERMOST_ATVM_MENTION_ON_FAILURE".into(), names.join(",")));
+    let hook = FakeMattermost::start();
+    sb.append_lines("lm1", &support::failed_run(), Style::PLAIN);
+    let mut w = sb.watch(&hook, "lm1", &[]);
+    let code = w.code();
+    if code == 2 {
+        return; // refused at start-up: fine
+    }
+    assert_eq!(code, 0, "{}", w.stderr());
+    let text = hook.delivered()[0].text();
+    assert!(text.chars().count() < 4000);
+    assert!(text.contains("| Tests |"), "no counts in the post:\n{text}");
+    assert!(text.contains("Controller:"), "no host in the post:\n{text}");
+    for word in text.split([' ', ',', '\n']).filter(|w| w.starts_with('@')) {
+        let w = word.trim_end_matches('…');
+        assert!(
+            names.iter().any(|n| n == w) && !word.ends_with('…'),
+            "a mention that was not configured: {word:?}"
+        );
+    }
+}
