@@ -369,3 +369,57 @@ fn a_long_mention_list_never_crowds_out_the_counts_or_the_host() {
         );
     }
 }
+
+/// `status` reads every build's state.json with a plain `fs::read`: it follows symlinks,
+/// has no size cap and blocks on a FIFO. One build directory whose state.json is a FIFO
+/// hangs `status` for good (a symlink to /dev/zero makes it eat memory until the
+/// allocation fails or the OOM killer comes). The "is it new" reader already opens with
+/// O_NOFOLLOW | O_NONBLOCK and a size cap; README: "A build directory that cannot be read
+/// is shown as DAMAGED with the reason, never a crash".
+#[test]
+fn status_does_not_hang_on_a_fifo_state() {
+    let sb = Sandbox::new("hunt-status-fifo");
+    std::fs::create_dir_all(sb.build_dir("fifo")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(sb.build_dir("fifo").join("state.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut w = sb.spawn(None, &["status"]);
+    wait_until(
+        "status to finish (it blocks on the FIFO)",
+        Duration::from_secs(5),
+        || !w.running(),
+    );
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert!(w.stdout().contains("DAMAGED"), "{}", w.stdout());
+}
+
+/// Bad usage with stderr a pipe nobody reads any more (the journal restarting, `2>&1 |
+/// head -0`): the usage error is printed with `eprintln!`, which panics on EPIPE, and the
+/// exit code is 101 instead of 2. Under systemd, 2 is in RestartPreventExitStatus and 101
+/// is restarted again and again. Issue 9 item 13 fixed the same for stdout; the README
+/// promises exit 2 for bad usage.
+#[test]
+fn bad_usage_with_a_closed_stderr_pipe_is_still_exit_2() {
+    let sb = Sandbox::new("hunt-usage-epipe");
+    let mut fds = [0; 2];
+    // SAFETY: a pipe of our own; the read end is closed at once.
+    let (r, w) = unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    drop(r);
+    let out = sb
+        .cmd(None)
+        .arg("--no-such-flag")
+        .stdout(std::process::Stdio::null())
+        .stderr(w)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{:?}", out.status);
+}
