@@ -423,3 +423,50 @@ fn bad_usage_with_a_closed_stderr_pipe_is_still_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{:?}", out.status);
 }
+
+/// Issue 12: "no untrusted text becomes a mention, link or heading". The tests render the
+/// post with pulldown-cmark, which has no GFM autolinks; Mattermost has them: a bare
+/// `https://...` or `www....` in a post is a live link. An error line from the log that
+/// carries a URL reaches the post as it is, and is clickable there.
+#[test]
+fn a_url_in_an_error_line_is_not_a_live_link() {
+    let sb = Sandbox::new("hunt-autolink");
+    let log = one_spec_log(
+        "link.cy.js",
+        &[
+            "",
+            "  Login",
+            "    1) signs in",
+            "",
+            "",
+            "  0 passing (4s)",
+            "  1 failing",
+            "",
+            "  1) Login",
+            "       signs in:",
+            "     AssertionError: expected https://phish.example/login or www.phish.example to be the portal",
+            "      at Context.eval (webpack://cdc-e2e/./cypress/e2e/link.cy.js:5:9)",
+            "",
+            "",
+        ],
+        1,
+        1,
+    );
+    let (st, msg) = dry_run(&sb, "hl1", &log);
+    assert!(
+        st["failures"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("phish")),
+        "{st:#}"
+    );
+    let post = msg
+        .lines()
+        .find(|l| l.contains("phish"))
+        .expect("the error line is in the post");
+    for live in ["https://phish", "www.phish"] {
+        assert!(
+            !post.contains(live),
+            "{live:?} would be autolinked by Mattermost: {post}"
+        );
+    }
+}
