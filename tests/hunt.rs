@@ -17,24 +17,23 @@ fn headings_of(hook: &FakeMattermost, build: &str) -> Vec<String> {
         .collect()
 }
 
-/// Cypress killed while a test was being retried (`(Attempt 1 of 3)` and no result after
-/// it): group a is TERMINATED, group b starts. The watcher is stopped (SIGTERM: "saves the
-/// state and exits 0 so that a later start resumes", contract §6) after group b opened and
-/// started again. The digest's open retry construct made the saved position go back to the
-/// `(Attempt` line of group a, so the restart reads `Killed` and `ATVM_GROUP_START: b`
-/// again: b is taken for killed and a third sub-run opens. Group b's COMPLETED post must
-/// be made, once.
-#[test]
-fn restart_after_a_killed_retry_does_not_replay_later_markers() {
-    let sb = Sandbox::new("hunt-retry-restart");
+/// Cypress killed while a construct of the digest was open (a test being retried:
+/// `(Attempt 1 of 3)` and no result after it; or a failure list cut short), then group a
+/// is TERMINATED and group b starts. The watcher is stopped (SIGTERM: "saves the state and
+/// exits 0 so that a later start resumes", contract §6; a SIGKILL after the periodic save
+/// does the same) after group b opened, and started again. The open construct made the
+/// saved position go back to where it began, in group a, so the restart reads `Killed`
+/// and `ATVM_GROUP_START: b` again: b is taken for killed, and its COMPLETED post is never
+/// made. The digest's window must not reach back over lines that were already decided.
+fn restart_after_an_open_construct(build: &str, open: &[&str]) {
+    let sb = Sandbox::new(&format!("hunt-restart-{build}"));
     let hook = FakeMattermost::start();
-    let build = "hr1";
     let mut w = sb.watch(&hook, build, &["--categorize"]);
     let spec_a = Spec::passed("a.cy.js", 1);
     let mut lines = vec!["ATVM_GROUPS: a,b".to_string(), "ATVM_GROUP_START: a".into()];
     lines.extend(cypress::run_starting(std::slice::from_ref(&spec_a)));
     lines.extend(cypress::spec_start(&spec_a, 1, 1));
-    lines.push("    (Attempt 1 of 3) imports the inventory".into());
+    lines.extend(open.iter().map(|l| l.to_string()));
     lines.push("Killed".into());
     lines.push("ATVM_GROUP_START: b".into());
     let spec_b = Spec::passed("b.cy.js", 1);
@@ -49,8 +48,6 @@ fn restart_after_a_killed_retry_does_not_replay_later_markers() {
     });
     w.signal(SIGTERM);
     assert_eq!(w.code(), 0, "{}", w.stderr());
-    let st = sb.state(build);
-    eprintln!("saved position: {}", st["log_position"]);
 
     let mut rest = cypress::spec_block(&spec_b, 1, 1);
     rest.extend(cypress::run_finished(
@@ -84,7 +81,32 @@ fn restart_after_a_killed_retry_does_not_replay_later_markers() {
     );
     assert_eq!(
         headings_of(&hook, build),
-        vec!["#### :white_check_mark: ATVM run COMPLETED · hr1 · group 2 of 2: b"]
+        vec![format!(
+            "#### :white_check_mark: ATVM run COMPLETED · {build} · group 2 of 2: b"
+        )]
+    );
+}
+
+#[test]
+fn restart_after_a_killed_retry_does_not_replay_later_markers() {
+    restart_after_an_open_construct("hr1", &["    (Attempt 1 of 3) imports the inventory"]);
+}
+
+#[test]
+fn restart_after_a_cut_failure_list_does_not_replay_later_markers() {
+    restart_after_an_open_construct(
+        "hr2",
+        &[
+            "",
+            "  0 passing (4s)",
+            "  2 failing",
+            "",
+            "  1) a",
+            "       imports the inventory:",
+            "     Error: boom",
+            "      at Context.eval (webpack://cdc-e2e/./cypress/e2e/a.cy.js:5:9)",
+            "",
+        ],
     );
 }
 
