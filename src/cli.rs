@@ -6,6 +6,7 @@
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Follows one ATVM end-to-end run's log, decides how the run ended and posts
@@ -54,7 +55,9 @@ impl Cli {
                 !l.is_empty() && !l.starts_with("tip:") && !l.starts_with("For more information")
             })
             .collect();
-        eprintln!(
+        // A closed stderr is no reason to change the exit code (eprintln! would panic).
+        let _ = writeln!(
+            std::io::stderr(),
             "atvm-run-watcher: {} (see --help)",
             line.join(" ").trim_start_matches("error: ")
         );

@@ -24,6 +24,9 @@ const LOG_SUBDIR: &str = "cypress/cmcReporter/tmp";
 pub(crate) const DEFAULT_ENV_FILE: &str = "/etc/atvm-run-watcher.env";
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const DEFAULT_HUNG_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
+/// Longest `MATTERMOST_ATVM_MENTION_ON_FAILURE`: its line is part of every FAILED post,
+/// which must keep room for the status, counts and host.
+const MAX_MENTION: usize = 200;
 /// Longest duration accepted: longer ones are typos, and deadlines must stay computable.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
@@ -194,6 +197,11 @@ pub(crate) fn mention_from_env(env: &Env) -> Result<Option<String>> {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         })
     };
+    if text.chars().count() > MAX_MENTION {
+        return Err(Error::usage(format!(
+            "{VAR}: longer than {MAX_MENTION} characters (name a group, e.g. @qa-oncall, rather than many people)"
+        )));
+    }
     match names.iter().find(|n| !valid(n)) {
         None if !names.is_empty() => Ok(Some(names.join(", "))),
         bad => {

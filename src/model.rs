@@ -117,10 +117,19 @@ pub(crate) struct RunOutcome {
     /// Tests that passed after being retried (at most `MAX_FLAKY`).
     #[serde(default)]
     pub flaky: Vec<Flaky>,
+    /// The last failure-list entry recorded for the spec in progress: a restart reads an
+    /// open list again, and its entries up to this one are not recorded twice (two tests
+    /// may have the same title: the text alone cannot tell a re-read).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub list_seen: u32,
     /// Reasons seen for specs that may turn out to have failed without a failure list
     /// (a bundle error, a crash); used, then dropped, at the run's result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spec_errors: Vec<Failure>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Most summary-table rows a run keeps.

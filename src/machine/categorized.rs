@@ -22,6 +22,8 @@ impl Machine {
                     spec: spec.clone(),
                 };
                 if let Some(i) = open {
+                    // A new spec: its failure list counts from 1.
+                    self.state.subruns[i].run.list_seen = 0;
                     self.state.subruns[i].progress = Some(p.clone());
                 }
                 self.state.progress = Some(p);

@@ -201,7 +201,7 @@ impl Machine {
     }
 
     /// A digest event (contract §9) of run `t`, for the spec in progress; capped, and
-    /// never twice (a restart reads an open failure list again).
+    /// never twice (a restart reads an open failure list again: its entries are counted).
     fn digest_event(&mut self, t: Target, ev: &Event, step: &mut Step) {
         let progress = match t {
             Target::Run => &self.state.progress,
@@ -216,15 +216,19 @@ impl Machine {
         let flaky_room = st.room(t, MAX_FLAKY, BUILD_MAX_FLAKY, |r| r.flaky.len());
         let run = self.state.run_of_mut(t);
         match ev {
-            Event::TestFailed { title, error } => {
-                let f = Failure {
-                    spec,
-                    title: Some(title.clone()),
-                    error: error.clone(),
-                };
-                if run.failures.len() < failures_room && !run.failures.contains(&f) {
-                    run.failures.push(f);
-                    step.changed = true;
+            Event::TestFailed {
+                number,
+                title,
+                error,
+            } if *number > run.list_seen => {
+                run.list_seen = *number;
+                step.changed = true;
+                if run.failures.len() < failures_room {
+                    run.failures.push(Failure {
+                        spec,
+                        title: Some(title.clone()),
+                        error: error.clone(),
+                    });
                 }
             }
             Event::SpecError(line)

@@ -16,6 +16,8 @@ impl Machine {
                 step.transition(format!("{}: Cypress run started", self.state.build_name));
             }
             Event::Progress { index, total, spec } => {
+                // A new spec: its failure list counts from 1.
+                self.state.run.list_seen = 0;
                 self.state.progress = Some(Progress {
                     index: *index,
                     total: *total,

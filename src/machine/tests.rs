@@ -588,7 +588,15 @@ fn a_request_of_many_groups_keeps_bounded_digests() {
         );
         for k in 0..60 {
             let title = format!("t{k}");
-            m.event(&Event::TestFailed { title, error: None }, now);
+            let number = k + 1;
+            m.event(
+                &Event::TestFailed {
+                    number,
+                    title,
+                    error: None,
+                },
+                now,
+            );
         }
         let specs: Vec<SpecRow> = (0..100)
             .map(|k| SpecRow {

@@ -43,8 +43,10 @@ pub(crate) enum Event {
     Terminated(String),
     /// An ATVM marker line that could not be understood (logged as a warning).
     Malformed(String),
-    /// A failure-list entry of the spec in progress: its full title, its error's first line.
+    /// Entry `number` of the failure list of the spec in progress: its full title, its
+    /// error's first line.
     TestFailed {
+        number: u32,
         title: String,
         error: Option<String>,
     },
@@ -89,7 +91,7 @@ impl Event {
                 }
                 v
             }
-            Event::TestFailed { title, error } => {
+            Event::TestFailed { title, error, .. } => {
                 let mut v = vec![(title.as_str(), TEXT_CAP)];
                 v.extend(error.as_deref().map(|e| (e, TEXT_CAP)));
                 v

@@ -346,6 +346,7 @@ fn failed(e: Entry, error: Option<&str>, clean: &dyn Clean) -> Event {
         *last = last.strip_suffix(':').unwrap_or(last).trim_end();
     }
     Event::TestFailed {
+        number: e.number,
         title: clean.text(&parts.join(" › ")),
         error: error.map(|x| clean.text(x)).filter(|x| !x.is_empty()),
     }

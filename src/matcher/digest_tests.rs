@@ -24,8 +24,9 @@ fn events(lines: &[&str]) -> Vec<Event> {
     out
 }
 
-fn failed(title: &str, error: Option<&str>) -> Event {
+fn failed(number: u32, title: &str, error: Option<&str>) -> Event {
     Event::TestFailed {
+        number,
         title: title.into(),
         error: error.map(str::to_string),
     }
@@ -37,38 +38,38 @@ fn failure_lists() {
     let cases: Vec<(&str, Vec<&str>, Vec<Event>)> = vec![
         ("a one-part title has its colon on the k) line",
             vec!["  1 failing", "", "  1) is true:", "     Error: nope", "      at x (y.js:1:1)"],
-            vec![failed("is true", Some("Error: nope"))]),
+            vec![failed(1, "is true", Some("Error: nope"))]),
         ("nested suites and a hook, titles at 7 and 9 spaces",
             vec!["  2 failing", "  1) suite", "       fails:", "     Error: foo", "",
                  "  2) suite", "       failing hook", "         \"before each\" hook for \"is failing\":",
                  "     CypressError: `cy.visit()` failed trying to load:", "", "/does-not-exist.html"],
-            vec![failed("suite › fails", Some("Error: foo")),
-                 failed("suite › failing hook › \"before each\" hook for \"is failing\"",
+            vec![failed(1, "suite › fails", Some("Error: foo")),
+                 failed(2, "suite › failing hook › \"before each\" hook for \"is failing\"",
                         Some("CypressError: `cy.visit()` failed trying to load:"))]),
         ("a continuation line at column 0 that looks like an entry is not one",
             vec!["  2 failing", "  1) a:", "     AssertionError: expected", "2) not an entry", "  > 404: Not Found",
                  "  2) b:", "     Error: second"],
-            vec![failed("a", Some("AssertionError: expected")), failed("b", Some("Error: second"))]),
+            vec![failed(1, "a", Some("AssertionError: expected")), failed(2, "b", Some("Error: second"))]),
         ("the test listing before `N failing` is not the list",
             vec!["  suite", "    1) fails", "  1) top-level fails", "  0 passing", "  1 failing",
                  "  1) suite", "       fails:", "     Error: x"],
-            vec![failed("suite › fails", Some("Error: x"))]),
+            vec![failed(1, "suite › fails", Some("Error: x"))]),
         ("an entry cut off by (Results) keeps its title, without an error",
             vec!["  2 failing", "  1) a:", "     Error: one", "  2) b", "", "  (Results)", "  3) c:", "     Error: late"],
-            vec![failed("a", Some("Error: one")), failed("b", None)]),
+            vec![failed(1, "a", Some("Error: one")), failed(2, "b", None)]),
         ("a number out of sequence is a continuation",
             vec!["  2 failing", "  1) a:", "     Error: one", "  3) c:", "     Error: x", "  2) b:", "     Error: two"],
-            vec![failed("a", Some("Error: one")), failed("b", Some("Error: two"))]),
+            vec![failed(1, "a", Some("Error: one")), failed(2, "b", Some("Error: two"))]),
         ("an entry without an error line does not hide the next ones",
             vec!["  3 failing", "  1) a:", "", "  2) b:", "     Error: two", "  3) c:", "     Error: three"],
-            vec![failed("a", None), failed("b", Some("Error: two")), failed("c", Some("Error: three"))]),
+            vec![failed(1, "a", None), failed(2, "b", Some("Error: two")), failed(3, "c", Some("Error: three"))]),
         ("after the last entry's error the list is closed",
             vec!["  1 failing", "  1) a:", "     Error: one", "  2) b:", "     Error: two"],
-            vec![failed("a", Some("Error: one"))]),
+            vec![failed(1, "a", Some("Error: one"))]),
         ("timestamps before the indent: ISO word, bracket group, two words",
             vec!["2026-11-22T09:00:01.001Z   1 failing", "[10:00:00]   1) s", "2026-11-22 10:00:00        t:",
                  "2026-11-22T09:00:01.001Z      Error: stamped"],
-            vec![failed("s › t", Some("Error: stamped"))]),
+            vec![failed(1, "s › t", Some("Error: stamped"))]),
     ];
     for (name, lines, want) in cases {
         assert_eq!(events(&lines), want, "{name}");

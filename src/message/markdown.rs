@@ -28,6 +28,9 @@ pub(crate) fn neutralize(text: &str) -> String {
         }
         prev = c;
     }
+    // Mattermost links bare URLs (`scheme://...`, `www....`): a zero-width space breaks them.
+    let out = out.replace("://", ":\u{200b}//");
+    let mut out = break_www(&out);
     // Block syntax only matters at the start: headings, quotes, lists, rules.
     let digits = out.chars().take_while(char::is_ascii_digit).count();
     if out.starts_with(['#', '>', '-', '+', '=']) {
@@ -36,6 +39,27 @@ pub(crate) fn neutralize(text: &str) -> String {
         out.insert(digits, '\\');
     }
     out.trim_end().to_string()
+}
+
+/// `www.` at the start of a word becomes `www\u{200b}.`.
+fn break_www(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("www.") {
+        let at_word_start = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        out.push_str(&rest[..i]);
+        out.push_str(if at_word_start {
+            "www\u{200b}."
+        } else {
+            "www."
+        });
+        rest = &rest[i + 4..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Untrusted text neutralised, then cut to at most `max` characters of output: escaping

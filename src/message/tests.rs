@@ -155,10 +155,11 @@ fn untrusted_text_cannot_mention_or_break_layout() {
         "> quote",
         "1. numbered",
         "- bullet",
+        "see https://phish.example/x or www.phish.example",
     ];
     for bad in cases {
         let n = neutralize(bad);
-        for forbidden in ["@channel", "@here", "@all", "<!", "\n", "\r"] {
+        for forbidden in ["@channel", "@here", "@all", "<!", "\n", "\r", "://", " www."] {
             assert!(
                 !n.contains(forbidden),
                 "{bad:?} → {n:?} contains {forbidden:?}"
