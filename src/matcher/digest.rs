@@ -13,13 +13,16 @@
 use super::Event;
 use super::text::{capped, without_timestamp};
 
-/// What makes a line worth a look while no digest construct is open.
+/// What makes a line worth a look while no digest construct is open. The scan's SIMD
+/// prefilter keys on an anchor's first bytes, so each starts with letters that ordinary
+/// log lines rarely start a word with (`Timed out ...` and `just` are everywhere in a
+/// failing run's errors; `(Attempt` and `browser to connect` are not).
 pub(super) const ANCHORS: [&str; 5] = [
     "failing",
-    "Attempt ",
-    "found an error preparing",
-    "just crashed",
-    "waiting for the browser to connect",
+    "(Attempt ",
+    "Oops...",
+    "We detected that",
+    "browser to connect",
 ];
 
 /// Most entries one failure list is read for (a list claiming more is read that far).

@@ -159,7 +159,9 @@ fn untrusted_text_cannot_mention_or_break_layout() {
     ];
     for bad in cases {
         let n = neutralize(bad);
-        for forbidden in ["@channel", "@here", "@all", "<!", "\n", "\r", "://", " www."] {
+        for forbidden in [
+            "@channel", "@here", "@all", "<!", "\n", "\r", "://", " www.",
+        ] {
             assert!(
                 !n.contains(forbidden),
                 "{bad:?} → {n:?} contains {forbidden:?}"
