@@ -5,15 +5,42 @@
 //! scheme and host, and the configured webhook's own value, whatever its shape, is
 //! removed (the whole URL, its path, its long path segments and query values).
 
+use memchr::memmem;
+
 /// Secret parts shorter than this are not looked for on their own (they would match
 /// ordinary words); they are still removed as part of the URL or its path.
 const MIN_SECRET: usize = 12;
 
 /// Removes secrets from text taken from the log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Redactor {
-    /// What to replace, longest first, and with what.
-    secrets: Vec<(String, String)>,
+    /// What to replace, longest first, with its searches built once (every line's text
+    /// goes through them).
+    secrets: Vec<Secret>,
+}
+
+#[derive(Debug, Clone)]
+struct Secret {
+    text: String,
+    shown: String,
+    whole: memmem::Finder<'static>,
+    /// Its first and last `MIN_SECRET` bytes (or all of it when shorter).
+    head: memmem::Finder<'static>,
+    tail: memmem::Finder<'static>,
+}
+
+impl Secret {
+    fn new(text: String, shown: String) -> Secret {
+        let min = MIN_SECRET.min(text.len());
+        let b = text.as_bytes();
+        Secret {
+            whole: memmem::Finder::new(b).into_owned(),
+            head: memmem::Finder::new(&b[..min]).into_owned(),
+            tail: memmem::Finder::new(&b[b.len() - min..]).into_owned(),
+            text,
+            shown,
+        }
+    }
 }
 
 impl Redactor {
@@ -42,6 +69,10 @@ impl Redactor {
         }
         secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
         secrets.dedup();
+        let secrets = secrets
+            .into_iter()
+            .map(|(text, shown)| Secret::new(text, shown))
+            .collect();
         Redactor { secrets }
     }
 
@@ -52,34 +83,60 @@ impl Redactor {
             return redact_hook_urls(text);
         }
         // The configured value first, exactly; then any other hook URL.
-        let mut out = text.to_string();
-        for (secret, shown) in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), shown);
+        let found = |s: &Secret, t: &str| s.whole.find(t.as_bytes()).is_some();
+        let mut out = if self.secrets.iter().any(|s| found(s, text)) {
+            let mut out = text.to_string();
+            for secret in self.secrets.iter() {
+                if found(secret, &out) {
+                    out = out.replace(secret.text.as_str(), &secret.shown);
+                }
             }
-        }
-        let mut out = redact_hook_urls(&out);
+            redact_hook_urls(&out)
+        } else {
+            redact_hook_urls(text)
+        };
         // A piece of a line (cut at the line cap, or one row of a wrapped name) can hold
         // the start or the end of a secret.
-        for (secret, _) in &self.secrets {
-            let min = MIN_SECRET.min(secret.len());
-            let head = (min..secret.len())
-                .rev()
-                .find(|&k| secret.is_char_boundary(k) && out.ends_with(&secret[..k]));
-            if let Some(k) = head {
-                out.truncate(out.len() - k);
+        for secret in &self.secrets {
+            if let Some(at) = starts_secret_at(&out, secret) {
+                out.truncate(at);
                 out.push('…');
             }
-            let tail = (min..secret.len()).rev().find(|&k| {
-                let at = secret.len() - k;
-                secret.is_char_boundary(at) && out.starts_with(&secret[at..])
-            });
-            if let Some(k) = tail {
-                out.replace_range(..k, "…");
+            if let Some(end) = ends_secret_at(&out, secret) {
+                out.replace_range(..end, "…");
             }
         }
         out
     }
+}
+
+/// Where `text` starts a piece that ends it and begins `secret` (at least `MIN_SECRET`
+/// long, shorter than the whole secret), the longest such piece first. Linear: only where
+/// the secret's first bytes occur is a piece compared.
+fn starts_secret_at(text: &str, secret: &Secret) -> Option<usize> {
+    let s = secret.text.as_bytes();
+    let from = text.len().saturating_sub(s.len() - 1);
+    let hay = &text.as_bytes()[from..];
+    secret
+        .head
+        .find_iter(hay)
+        .map(|p| from + p)
+        .find(|&at| text.is_char_boundary(at) && s.starts_with(&text.as_bytes()[at..]))
+}
+
+/// Where a piece of `text` that starts it and ends `secret` (at least `MIN_SECRET` long,
+/// shorter than the whole secret) ends, the longest such piece first.
+fn ends_secret_at(text: &str, secret: &Secret) -> Option<usize> {
+    let s = secret.text.as_bytes();
+    let upto = text.len().min(s.len() - 1);
+    let hay = &text.as_bytes()[..upto];
+    let min = secret.tail.needle().len();
+    secret
+        .tail
+        .find_iter(hay)
+        .map(|p| p + min)
+        .filter(|&end| text.is_char_boundary(end) && s.ends_with(&text.as_bytes()[..end]))
+        .last()
 }
 
 /// `scheme://host[:port]` of a valid http(s) URL with a host, or `None`.

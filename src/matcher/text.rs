@@ -109,9 +109,17 @@ pub(crate) fn clean_text(bytes: &[u8], redactor: &Redactor) -> String {
 /// `clean_text` with a cap of `cap` characters.
 pub(super) fn clean_text_to(bytes: &[u8], redactor: &Redactor, cap: usize) -> String {
     let s = redactor.redact(&lossy(bytes));
-    let mut out = String::new();
+    let t = s.trim();
+    // Most texts (spec names) are already clean: printable ASCII, single blanks, short.
+    let clean = t.len() <= cap
+        && !t.as_bytes().windows(2).any(|w| w == b"  ")
+        && t.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if clean {
+        return t.to_string();
+    }
+    let mut out = String::with_capacity(t.len().min(cap * 4));
     let (mut space, mut chars) = (false, 0);
-    for c in s.trim().chars() {
+    for c in t.chars() {
         if c.is_whitespace() {
             space = true;
             continue;
