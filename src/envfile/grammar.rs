@@ -198,170 +198,195 @@ impl Pending {
 
 /// Parses `text` as systemd does.
 pub(crate) fn parse(text: &str) -> Parsed {
-    let mut out = Parsed::default();
-    let mut st = State::PreKey;
-    let mut p = Pending::default();
-    let mut line = 1;
-    // The previous character, for telling a note (`URL # note`, `"URL"#note`).
-    let mut prev = '\n';
-    let mut hidden: Vec<usize> = Vec::new();
-
+    let mut parser = Parser {
+        out: Parsed::default(),
+        st: State::PreKey,
+        p: Pending::default(),
+        line: 1,
+        prev: '\n',
+        hidden: Vec::new(),
+    };
     for c in text.chars() {
-        match st {
-            State::PreKey => {
-                if c == '#' || c == ';' {
-                    st = State::Comment;
-                } else if !blank(c) {
-                    st = State::Key;
-                    p = Pending {
-                        line,
-                        ..Pending::default()
-                    };
-                    p.key.push(c);
-                }
-            }
-            State::Key => {
-                if newline(c) {
-                    st = State::PreKey;
-                    out.notes.push(p.no_equals());
-                } else if c == '=' {
-                    st = State::PreValue;
-                    p.value_trail = None;
-                } else {
-                    if !blank(c) {
-                        p.key_trail = None;
-                    } else if p.key_trail.is_none() {
-                        p.key_trail = Some(p.key.len());
-                    }
-                    p.key.push(c);
-                }
-            }
-            State::PreValue => {
-                if newline(c) {
-                    st = State::PreKey;
-                    p.push(&mut out, false);
-                } else if c == '\'' {
-                    st = State::Single;
-                    p.quote_line = line;
-                } else if c == '"' {
-                    st = State::Double;
-                    p.quote_line = line;
-                } else if c == '\\' {
-                    st = State::ValueEscape;
-                } else if !blank(c) {
-                    st = State::Value;
-                    if (c == '#' || c == ';')
-                        && (blank(prev) || prev == '"' || prev == '\'')
-                        && p.note_at.is_none()
-                    {
-                        p.note_at = Some(p.value.len());
-                    }
-                    p.value.push(c);
-                }
-            }
-            State::Value => {
-                if newline(c) {
-                    st = State::PreKey;
-                    p.push(&mut out, true);
-                } else if c == '\\' {
-                    st = State::ValueEscape;
-                    p.value_trail = None;
-                } else {
-                    if (c == '#' || c == ';') && blank(prev) && p.note_at.is_none() {
-                        p.note_at = p.value_trail;
-                    }
-                    if !blank(c) {
-                        p.value_trail = None;
-                    } else if p.value_trail.is_none() {
-                        p.value_trail = Some(p.value.len());
-                    }
-                    p.value.push(c);
-                }
-            }
+        parser.step(c);
+    }
+    parser.finish(text)
+}
+
+/// The parse under way: one character at a time, as systemd's state machine.
+struct Parser {
+    out: Parsed,
+    st: State,
+    p: Pending,
+    line: usize,
+    /// The previous character, for telling a note (`URL # note`, `"URL"#note`).
+    prev: char,
+    /// Lines swallowed by a comment that ends with a backslash.
+    hidden: Vec<usize>,
+}
+
+impl Parser {
+    fn step(&mut self, c: char) {
+        self.st = match self.st {
+            State::PreKey => self.pre_key(c),
+            State::Key => self.key(c),
+            State::PreValue => self.pre_value(c),
+            State::Value => self.value(c),
             State::ValueEscape => {
-                st = State::Value;
                 if !newline(c) {
-                    p.value.push(c);
+                    self.p.value.push(c);
                 }
+                State::Value
             }
-            State::Single => {
-                if c == '\'' {
-                    st = State::PreValue;
-                } else {
-                    p.value.push(c);
-                }
-            }
-            State::Double => {
-                if c == '"' {
-                    st = State::PreValue;
-                } else if c == '\\' {
-                    st = State::DoubleEscape;
-                } else {
-                    p.value.push(c);
-                }
+            State::Single if c == '\'' => State::PreValue,
+            State::Double if c == '"' => State::PreValue,
+            State::Double if c == '\\' => State::DoubleEscape,
+            st @ (State::Single | State::Double) => {
+                self.p.value.push(c);
+                st
             }
             State::DoubleEscape => {
-                st = State::Double;
                 if matches!(c, '"' | '\\' | '`' | '$') {
-                    p.value.push(c);
+                    self.p.value.push(c);
                 } else if c != '\n' {
-                    p.value.push('\\');
-                    p.value.push(c);
+                    self.p.value.push('\\');
+                    self.p.value.push(c);
                 }
+                State::Double
             }
-            State::Comment => {
-                if c == '\\' {
-                    st = State::CommentEscape;
-                } else if newline(c) {
-                    st = State::PreKey;
-                }
-            }
+            State::Comment if c == '\\' => State::CommentEscape,
+            State::Comment if newline(c) => State::PreKey,
+            State::Comment => State::Comment,
             State::CommentEscape => {
                 // systemd 252: the escaped character, a newline too, stays in the comment.
-                st = State::Comment;
                 if c == '\n' {
-                    hidden.push(line + 1);
+                    self.hidden.push(self.line + 1);
+                }
+                State::Comment
+            }
+        };
+        if c == '\n' {
+            self.line += 1;
+        }
+        self.prev = c;
+    }
+
+    fn pre_key(&mut self, c: char) -> State {
+        if c == '#' || c == ';' {
+            State::Comment
+        } else if blank(c) {
+            State::PreKey
+        } else {
+            self.p = Pending {
+                line: self.line,
+                ..Pending::default()
+            };
+            self.p.key.push(c);
+            State::Key
+        }
+    }
+
+    fn key(&mut self, c: char) -> State {
+        let p = &mut self.p;
+        if newline(c) {
+            self.out.notes.push(p.no_equals());
+            return State::PreKey;
+        }
+        if c == '=' {
+            p.value_trail = None;
+            return State::PreValue;
+        }
+        if !blank(c) {
+            p.key_trail = None;
+        } else if p.key_trail.is_none() {
+            p.key_trail = Some(p.key.len());
+        }
+        p.key.push(c);
+        State::Key
+    }
+
+    fn pre_value(&mut self, c: char) -> State {
+        let p = &mut self.p;
+        match c {
+            _ if newline(c) => {
+                p.push(&mut self.out, false);
+                State::PreKey
+            }
+            '\'' | '"' => {
+                p.quote_line = self.line;
+                if c == '"' {
+                    State::Double
+                } else {
+                    State::Single
                 }
             }
+            '\\' => State::ValueEscape,
+            _ if blank(c) => State::PreValue,
+            _ => {
+                let after = blank(self.prev) || self.prev == '"' || self.prev == '\'';
+                if (c == '#' || c == ';') && after && p.note_at.is_none() {
+                    p.note_at = Some(p.value.len());
+                }
+                p.value.push(c);
+                State::Value
+            }
         }
-        if c == '\n' {
-            line += 1;
-        }
-        prev = c;
     }
-    match st {
-        State::Single | State::Double | State::DoubleEscape => {
-            out.notes.push(Note::OpenQuote {
-                line: p.quote_line,
-                name: p.name().to_string(),
+
+    fn value(&mut self, c: char) -> State {
+        let p = &mut self.p;
+        if newline(c) {
+            p.push(&mut self.out, true);
+            return State::PreKey;
+        }
+        if c == '\\' {
+            p.value_trail = None;
+            return State::ValueEscape;
+        }
+        if (c == '#' || c == ';') && blank(self.prev) && p.note_at.is_none() {
+            p.note_at = p.value_trail;
+        }
+        if !blank(c) {
+            p.value_trail = None;
+        } else if p.value_trail.is_none() {
+            p.value_trail = Some(p.value.len());
+        }
+        p.value.push(c);
+        State::Value
+    }
+
+    /// The end of the file, then what the swallowed lines were meant to set.
+    fn finish(mut self, text: &str) -> Parsed {
+        let (out, p) = (&mut self.out, &mut self.p);
+        match self.st {
+            State::Single | State::Double | State::DoubleEscape => {
+                out.notes.push(Note::OpenQuote {
+                    line: p.quote_line,
+                    name: p.name().to_string(),
+                });
+                p.push(out, false);
+            }
+            State::PreValue | State::ValueEscape => p.push(out, false),
+            State::Value => p.push(out, true),
+            State::Key => out.notes.push(p.no_equals()),
+            State::PreKey | State::Comment | State::CommentEscape => {}
+        }
+        let lines: Vec<&str> = text.split('\n').collect();
+        for l in self.hidden {
+            let Some(text) = lines.get(l - 1).filter(|t| !t.trim().is_empty()) else {
+                continue;
+            };
+            let name = text.split_once('=').map(|(k, _)| {
+                let k = k.trim();
+                k.strip_prefix("export ").map_or(k, str::trim)
             });
-            p.push(&mut out, false);
+            out.notes.push(Note::InComment {
+                line: l,
+                name: name.filter(|n| valid_name(n)).map(str::to_string),
+            });
         }
-        State::PreValue | State::ValueEscape => p.push(&mut out, false),
-        State::Value => p.push(&mut out, true),
-        State::Key => out.notes.push(p.no_equals()),
-        State::PreKey | State::Comment | State::CommentEscape => {}
+        out.notes.sort_by_key(Note::line);
+        self.out
     }
-    // What a swallowed line was meant to set, for the diagnostics.
-    let lines: Vec<&str> = text.split('\n').collect();
-    for l in hidden {
-        let Some(text) = lines.get(l - 1) else {
-            continue;
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        let name = text.split_once('=').map(|(k, _)| {
-            let k = k.trim();
-            k.strip_prefix("export ").map_or(k, str::trim)
-        });
-        out.notes.push(Note::InComment {
-            line: l,
-            name: name.filter(|n| valid_name(n)).map(str::to_string),
-        });
-    }
-    out.notes.sort_by_key(Note::line);
-    out
 }
 
 impl Parsed {
