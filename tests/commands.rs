@@ -19,32 +19,8 @@ struct Ops {
 impl Ops {
     fn new(name: &str, hook_url: &str) -> Ops {
         let mut sb = Sandbox::new(name);
-        let calls = sb.root.join("systemctl.calls");
-        let stub = sb.root.join("systemctl");
-        fs::write(
-            &stub,
-            format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display()),
-        )
-        .unwrap();
-        fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
-        let env_file = sb.root.join("atvm-run-watcher.env");
-        fs::write(
-            &env_file,
-            format!(
-                "# test\nMATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\n",
-                sb.state_root.display()
-            ),
-        )
-        .unwrap();
-        fs::set_permissions(&env_file, fs::Permissions::from_mode(0o600)).unwrap();
-        sb.env.push((
-            "ATVM_WATCHER_SYSTEMCTL".into(),
-            stub.to_string_lossy().into(),
-        ));
-        sb.env.push((
-            "ATVM_WATCHER_ENV_FILE".into(),
-            env_file.to_string_lossy().into(),
-        ));
+        let calls = sb.stub_systemctl();
+        let env_file = sb.env_file(&format!("# test\n{}", sb.env_text(hook_url)));
         Ops {
             sb,
             calls,

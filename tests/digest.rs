@@ -11,7 +11,6 @@ mod support;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde_json::{Value, json};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::cypress::{self, Failure, Flaky, SpecError, SpecRun, Test};
@@ -1230,41 +1229,21 @@ fn assert_refused(code: Option<i32>, stderr: &[u8], what: &str) {
     assert!(!err.contains(mattermost::HOOK_ID), "{what}: {err}");
 }
 
-/// A sandbox for `start` and `check-webhook`: a stub systemctl that records its calls and
-/// an environment file (as tests/commands.rs sets them up).
-fn with_env_file(name: &str, hook_url: &str) -> (Sandbox, PathBuf, PathBuf) {
+/// A sandbox for `start` and `check-webhook`: a stub systemctl and an environment file
+/// holding the webhook, the state root and (when given) the mention.
+fn with_env_file(name: &str, hook_url: &str) -> (Sandbox, PathBuf) {
     let mut sb = Sandbox::new(name);
-    let calls = sb.root.join("systemctl.calls");
-    let stub = sb.root.join("systemctl");
-    fs::write(
-        &stub,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display()),
-    )
-    .unwrap();
-    fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
-    let env_file = sb.root.join("atvm-run-watcher.env");
-    sb.env.push((
-        "ATVM_WATCHER_SYSTEMCTL".into(),
-        stub.to_string_lossy().into(),
-    ));
-    sb.env.push((
-        "ATVM_WATCHER_ENV_FILE".into(),
-        env_file.to_string_lossy().into(),
-    ));
-    write_env_file(&sb, &env_file, hook_url, None);
-    (sb, calls, env_file)
+    let calls = sb.stub_systemctl();
+    write_env_file(&mut sb, hook_url, None);
+    (sb, calls)
 }
 
-fn write_env_file(sb: &Sandbox, env_file: &PathBuf, hook_url: &str, mention: Option<&str>) {
-    let mut text = format!(
-        "MATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\n",
-        sb.state_root.display()
-    );
+fn write_env_file(sb: &mut Sandbox, hook_url: &str, mention: Option<&str>) {
+    let mut text = sb.env_text(hook_url);
     if let Some(m) = mention {
         text.push_str(&format!("{MENTION_VAR}={m}\n"));
     }
-    fs::write(env_file, text).unwrap();
-    fs::set_permissions(env_file, fs::Permissions::from_mode(0o600)).unwrap();
+    sb.env_file(&text);
 }
 
 #[test]
@@ -1291,9 +1270,9 @@ fn an_invalid_mention_is_refused_at_start_up() {
     assert_eq!(hook.received().len(), 0);
 
     // start (the environment file) and check-webhook (the same file)
-    let (sb, calls, env_file) = with_env_file("digest-badmention-start", &hook.url());
+    let (mut sb, calls) = with_env_file("digest-badmention-start", &hook.url());
     for bad in BAD_MENTIONS {
-        write_env_file(&sb, &env_file, &hook.url(), Some(bad));
+        write_env_file(&mut sb, &hook.url(), Some(bad));
         let out = sb.run(None, &["start", "--build-name", "bm"]);
         assert_refused(out.status.code(), &out.stderr, &format!("start {bad:?}"));
         let out = sb.run(None, &["check-webhook"]);
@@ -1326,7 +1305,7 @@ fn an_invalid_mention_is_refused_at_start_up() {
 
     // Valid values pass all three.
     for good in ["@qa-oncall", "@alice, @bob", "@alice @bob", "@a.b_c-9"] {
-        write_env_file(&sb, &env_file, &hook.url(), Some(good));
+        write_env_file(&mut sb, &hook.url(), Some(good));
         let out = sb.run(None, &["check-webhook"]);
         assert_eq!(
             out.status.code(),
@@ -1335,7 +1314,7 @@ fn an_invalid_mention_is_refused_at_start_up() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    write_env_file(&sb, &env_file, &hook.url(), Some("@qa-oncall"));
+    write_env_file(&mut sb, &hook.url(), Some("@qa-oncall"));
     let out = sb.run(None, &["start", "--build-name", "bm"]);
     assert_eq!(
         out.status.code(),

@@ -9,9 +9,8 @@ mod support;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,42 +20,6 @@ use support::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-/// A stub `systemctl` that records its arguments (one call a line), as tests/commands.rs
-/// does; returns the file the calls go to.
-fn stub_systemctl(sb: &mut Sandbox) -> PathBuf {
-    let calls = sb.root.join("systemctl.calls");
-    let stub = sb.root.join("systemctl");
-    fs::write(
-        &stub,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display()),
-    )
-    .unwrap();
-    fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
-    sb.env.push((
-        "ATVM_WATCHER_SYSTEMCTL".into(),
-        stub.to_string_lossy().into(),
-    ));
-    calls
-}
-
-/// The environment file `start` checks (mode 0600, the webhook, the sandbox's state root).
-fn env_file(sb: &mut Sandbox, hook_url: &str) {
-    let path = sb.root.join("atvm-run-watcher.env");
-    fs::write(
-        &path,
-        format!(
-            "MATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\n",
-            sb.state_root.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    sb.env.push((
-        "ATVM_WATCHER_ENV_FILE".into(),
-        path.to_string_lossy().into(),
-    ));
-}
 
 fn calls(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
@@ -212,7 +175,7 @@ fn a_403_whose_body_is_cut_off_is_sent_once() {
 #[test]
 fn cancel_of_a_posted_build_whose_state_is_corrupt_changes_nothing() {
     let mut sb = Sandbox::new("cancelcorrupt");
-    let calls_file = stub_systemctl(&mut sb);
+    let calls_file = sb.stub_systemctl();
     let hook = FakeMattermost::start();
     sb.append_lines("cc", &completed_run(), Style::PLAIN);
     let mut w = sb.watch(&hook, "cc", &[]);
@@ -280,9 +243,9 @@ impl Interceptor for KillBeforeAnswer {
 /// not offer to deliver a post that was delivered.
 fn killed_between_marker_and_state(name: &str, categorize: bool) {
     let mut sb = Sandbox::new(name);
-    let calls_file = stub_systemctl(&mut sb);
+    let calls_file = sb.stub_systemctl();
     let hook = FakeMattermost::start();
-    env_file(&mut sb, &hook.url());
+    sb.env_file(&sb.env_text(&hook.url()));
     let pid = Arc::new(AtomicU32::new(0));
     hook.set_interceptor(Arc::new(KillBeforeAnswer { pid: pid.clone() }));
     let mut lines = Vec::new();
@@ -609,9 +572,9 @@ fn a_bad_duration_from_the_environment_names_the_variable() {
 #[test]
 fn a_bad_duration_in_request_json_names_the_file_and_the_field() {
     let mut sb = Sandbox::new("reqdur");
-    let calls_file = stub_systemctl(&mut sb);
+    let calls_file = sb.stub_systemctl();
     let hook = FakeMattermost::start();
-    env_file(&mut sb, &hook.url());
+    sb.env_file(&sb.env_text(&hook.url()));
     let (code, _, err) = text(&sb.run(
         None,
         &["start", "--build-name", "rq", "--hung-timeout", "3h"],

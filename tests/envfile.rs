@@ -13,13 +13,7 @@ use support::*;
 /// A sandbox whose environment file (ATVM_WATCHER_ENV_FILE) holds `text`, mode 0600.
 fn with_env_file(name: &str, text: &str) -> (Sandbox, PathBuf) {
     let mut sb = Sandbox::new(name);
-    let file = sb.root.join("atvm-run-watcher.env");
-    fs::write(&file, text).unwrap();
-    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
-    sb.env.push((
-        "ATVM_WATCHER_ENV_FILE".into(),
-        file.to_string_lossy().into(),
-    ));
+    let file = sb.env_file(text);
     (sb, file)
 }
 

@@ -159,6 +159,42 @@ impl Sandbox {
         }
     }
 
+    /// A stub `systemctl` (`ATVM_WATCHER_SYSTEMCTL`) that records its arguments, one call a
+    /// line, in the file returned.
+    pub fn stub_systemctl(&mut self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let calls = self.root.join("systemctl.calls");
+        let stub = self.root.join("systemctl");
+        let script = format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display());
+        fs::write(&stub, script).unwrap();
+        fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
+        self.set_env("ATVM_WATCHER_SYSTEMCTL", &stub);
+        calls
+    }
+
+    /// The environment file (`ATVM_WATCHER_ENV_FILE`), mode 0600, (re)written with `text`.
+    pub fn env_file(&mut self, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.root.join("atvm-run-watcher.env");
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        self.set_env("ATVM_WATCHER_ENV_FILE", &path);
+        path
+    }
+
+    /// What `start` needs in the environment file: the webhook and this sandbox's state root.
+    pub fn env_text(&self, hook_url: &str) -> String {
+        format!(
+            "MATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\n",
+            self.state_root.display()
+        )
+    }
+
+    fn set_env(&mut self, name: &str, path: &Path) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.into(), path.to_string_lossy().into()));
+    }
+
     pub fn log(&self, build: &str) -> PathBuf {
         self.log_dir.join(format!("{build}.log"))
     }
