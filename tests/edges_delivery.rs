@@ -356,13 +356,10 @@ fn retry_after_run(sb: &Sandbox, hook: &FakeMattermost, build: &str, what: &str)
     code
 }
 
-/// `Retry-After: 2^64-1` on a 429. The overflow shows once the first attempt of a post is
-/// a second or more behind (a later attempt): here a 503 comes first and the retry base is
-/// 2 s, on the first start and on a restart.
-#[test]
-fn retry_after_u64_max_does_not_panic_now_or_after_a_restart() {
-    const MAX: &str = "18446744073709551615";
-    let mut sb = Sandbox::new("ramax");
+/// A sandbox whose retries come 2 s apart, 3 attempts within 6 s: a `Retry-After` value
+/// is then read on a later attempt, a second or more after the first.
+fn retry_sandbox(name: &str) -> Sandbox {
+    let mut sb = Sandbox::new(name);
     for (k, v) in [
         ("ATVM_WATCHER_RETRY_BASE", "2s"),
         ("ATVM_WATCHER_RETRY_CAP", "2s"),
@@ -371,6 +368,16 @@ fn retry_after_u64_max_does_not_panic_now_or_after_a_restart() {
     ] {
         sb.env.push((k.into(), v.into()));
     }
+    sb
+}
+
+/// `Retry-After: 2^64-1` on a 429. The overflow shows once the first attempt of a post is
+/// a second or more behind (a later attempt): here a 503 comes first and the retry base is
+/// 2 s, on the first start and on a restart.
+#[test]
+fn retry_after_u64_max_does_not_panic_now_or_after_a_restart() {
+    const MAX: &str = "18446744073709551615";
+    let sb = retry_sandbox("ramax");
     let hook = FakeMattermost::start();
     hook.set_default(Answer::TooManyRaw(MAX.into()));
     sb.append_lines("rm", &completed_run(), Style::PLAIN);
@@ -424,15 +431,7 @@ fn retry_after_in_other_absurd_shapes_does_not_panic() {
     std::thread::scope(|scope| {
         for (i, value) in shapes.into_iter().enumerate() {
             scope.spawn(move || {
-                let mut sb = Sandbox::new("rashape");
-                for (k, v) in [
-                    ("ATVM_WATCHER_RETRY_BASE", "2s"),
-                    ("ATVM_WATCHER_RETRY_CAP", "2s"),
-                    ("ATVM_WATCHER_RETRY_ATTEMPTS", "3"),
-                    ("ATVM_WATCHER_RETRY_WINDOW", "6s"),
-                ] {
-                    sb.env.push((k.into(), v.into()));
-                }
+                let sb = retry_sandbox("rashape");
                 let hook = FakeMattermost::start();
                 hook.script(&[Answer::ServerError(503), Answer::TooManyRaw(value.into())]);
                 let build = format!("ra{i}");

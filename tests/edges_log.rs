@@ -21,6 +21,14 @@ fn headings(hook: &FakeMattermost) -> Vec<String> {
         .collect()
 }
 
+/// Watches `build`'s finished categorized log to its exit 0; the posts' headings.
+fn categorized_headings(sb: &Sandbox, hook: &FakeMattermost, build: &str) -> Vec<String> {
+    let mut w = sb.watch(hook, build, &["--categorize", "--hung-timeout", "5s"]);
+    let status = w.wait(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "{}", w.stderr());
+    headings(hook)
+}
+
 fn size(p: &Path) -> u64 {
     fs::metadata(p).unwrap().len()
 }
@@ -79,14 +87,7 @@ fn a_plan_of_120_groups_posts_every_group() {
         lines.push(format!("[atvm] ATVM_GROUP_END: {n} COMPLETED"));
     }
     sb.append_lines("p120", &lines, Style::PLAIN);
-    let mut w = sb.watch(&hook, "p120", &["--categorize", "--hung-timeout", "5s"]);
-    assert_eq!(
-        w.wait(Duration::from_secs(60)).code(),
-        Some(0),
-        "{}",
-        w.stderr()
-    );
-    let got = headings(&hook);
+    let got = categorized_headings(&sb, &hook, "p120");
     let want: Vec<String> = names
         .iter()
         .enumerate()
@@ -139,14 +140,7 @@ fn a_plan_line_over_8_kib_keeps_every_group() {
         lines.extend(one_spec_run(&format!("group{i:02}.cy.js"), 1));
     }
     sb.append_lines("p8k", &lines, Style::PLAIN);
-    let mut w = sb.watch(&hook, "p8k", &["--categorize", "--hung-timeout", "5s"]);
-    assert_eq!(
-        w.wait(Duration::from_secs(60)).code(),
-        Some(0),
-        "{}",
-        w.stderr()
-    );
-    let got = headings(&hook);
+    let got = categorized_headings(&sb, &hook, "p8k");
     assert_eq!(
         got.len(),
         40,
