@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::fs;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -26,16 +25,6 @@ fn headings(hook: &FakeMattermost) -> Vec<String> {
         .iter()
         .map(|r| r.text().lines().next().unwrap_or("").to_string())
         .collect()
-}
-
-fn sub(sb: &Sandbox, build: &str, key: &str) -> serde_json::Value {
-    let p = sb
-        .build_dir(build)
-        .join("subruns")
-        .join(key)
-        .join("state.json");
-    serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
 }
 
 #[test]
@@ -77,7 +66,7 @@ fn two_groups_with_markers_post_twice_and_end_with_the_plan() {
     assert_eq!(st["subruns"][1]["key"], "02-windows");
     assert_eq!(st["tests"]["total"], 6);
     for key in ["01-linux", "02-windows"] {
-        let s = sub(&sb, "c2", key);
+        let s = sb.sub_state("c2", key);
         assert_eq!(s["status"], "COMPLETED");
         assert_eq!(s["posted"], true);
         for f in [

@@ -446,16 +446,6 @@ fn next_second() {
     wait_until("the next second", WAIT, || now_secs() > s);
 }
 
-fn sub(sb: &Sandbox, build: &str, key: &str) -> Value {
-    let p = sb
-        .build_dir(build)
-        .join("subruns")
-        .join(key)
-        .join("state.json");
-    serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
-}
-
 /// `n` characters of title-like text with characters that Markdown escaping doubles.
 fn long_text(prefix: &str, n: usize) -> String {
     let filler = "_migrates_the_*data*_disk_of_vm_[07]_with_@ops_watching;";
@@ -1112,7 +1102,7 @@ fn categorized_groups_post_their_own_failures_and_the_request_sums_them() {
     }
     // Each sub-run keeps its own; the request sums them.
     for (i, (g, specs)) in groups.iter().enumerate() {
-        let s = sub(&sb, "grouped", &format!("{:02}-{g}", i + 1));
+        let s = sb.sub_state("grouped", &format!("{:02}-{g}", i + 1));
         assert_eq!(s["specs"], specs_json(specs), "{g}");
         assert_failures(&s["failures"], &cypress::failures_of(specs));
         assert_flaky(&s["flaky"], &cypress::flaky_of(specs));

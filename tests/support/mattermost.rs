@@ -136,6 +136,16 @@ fn test_pki() -> &'static (String, Arc<rustls::ServerConfig>) {
     })
 }
 
+/// Mattermost's 429: its rate limiter's error body, with `headers`.
+fn rate_limited(stream: &mut dyn Write, headers: &[(&str, String)]) {
+    let body = app_error(
+        "api.context.rate_limited.app_error",
+        "Too many requests",
+        429,
+    );
+    respond(stream, 429, "Too Many Requests", &body, headers);
+}
+
 fn respond(stream: &mut dyn Write, code: u16, reason: &str, body: &str, extra: &[(&str, String)]) {
     let ctype = if body.starts_with('{') {
         "application/json"
@@ -459,15 +469,8 @@ fn answer_with(mut stream: Box<dyn Conn>, answer: Answer) {
             ),
             &[],
         ),
-        Answer::TooMany(secs) => respond(
+        Answer::TooMany(secs) => rate_limited(
             &mut stream,
-            429,
-            "Too Many Requests",
-            &app_error(
-                "api.context.rate_limited.app_error",
-                "Too many requests",
-                429,
-            ),
             &[
                 ("Retry-After", secs.to_string()),
                 ("X-Ratelimit-Reset", secs.to_string()),
@@ -482,17 +485,7 @@ fn answer_with(mut stream: Box<dyn Conn>, answer: Answer) {
             };
             respond(&mut stream, code, reason, &body, &[])
         }
-        Answer::TooManyRaw(value) => respond(
-            &mut stream,
-            429,
-            "Too Many Requests",
-            &app_error(
-                "api.context.rate_limited.app_error",
-                "Too many requests",
-                429,
-            ),
-            &[("Retry-After", value)],
-        ),
+        Answer::TooManyRaw(value) => rate_limited(&mut stream, &[("Retry-After", value)]),
         Answer::ServerError(code) => {
             respond(&mut stream, code, "Server Error", "upstream failure", &[])
         }

@@ -43,6 +43,10 @@ pub fn release_binary(make_target: &str) -> PathBuf {
     bin
 }
 
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
 /// Polls `cond` every few milliseconds until it holds; panics with `what` after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -274,9 +278,18 @@ impl Sandbox {
     }
 
     pub fn state(&self, build: &str) -> Value {
-        let p = self.build_dir(build).join("state.json");
-        serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-            .unwrap()
+        read_json(&self.build_dir(build).join("state.json"))
+    }
+
+    /// `subruns/<key>/state.json` of a categorized build.
+    pub fn sub_state(&self, build: &str, key: &str) -> Value {
+        read_json(
+            &self
+                .build_dir(build)
+                .join("subruns")
+                .join(key)
+                .join("state.json"),
+        )
     }
 
     pub fn try_state(&self, build: &str) -> Option<Value> {
