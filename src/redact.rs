@@ -23,6 +23,9 @@ pub(crate) struct Redactor {
 struct Secret {
     text: String,
     shown: String,
+    /// How many of its first bytes are not secret (the server's address, at the start of
+    /// the whole URL): a cut piece keeps them and must reach past them.
+    keep: usize,
     whole: memmem::Finder<'static>,
     /// Its first and last `MIN_SECRET` bytes (or all of it when shorter).
     head: memmem::Finder<'static>,
@@ -32,6 +35,11 @@ struct Secret {
 impl Secret {
     fn new(text: String, shown: String) -> Secret {
         let min = MIN_SECRET.min(text.len());
+        let keep = if text.starts_with(&shown) {
+            shown.len()
+        } else {
+            0
+        };
         let b = text.as_bytes();
         Secret {
             whole: memmem::Finder::new(b).into_owned(),
@@ -39,6 +47,7 @@ impl Secret {
             tail: memmem::Finder::new(&b[b.len() - min..]).into_owned(),
             text,
             shown,
+            keep,
         }
     }
 }
@@ -111,8 +120,9 @@ impl Redactor {
 }
 
 /// Where `text` starts a piece that ends it and begins `secret` (at least `MIN_SECRET`
-/// long, shorter than the whole secret), the longest such piece first. Linear: only where
-/// the secret's first bytes occur is a piece compared.
+/// long, shorter than the whole secret, reaching past what the secret `keep`s), the
+/// longest such piece first; the cut is after the part kept. Linear: only where the
+/// secret's first bytes occur is a piece compared.
 fn starts_secret_at(text: &str, secret: &Secret) -> Option<usize> {
     let s = secret.text.as_bytes();
     let from = text.len().saturating_sub(s.len() - 1);
@@ -121,7 +131,14 @@ fn starts_secret_at(text: &str, secret: &Secret) -> Option<usize> {
         .head
         .find_iter(hay)
         .map(|p| from + p)
-        .find(|&at| text.is_char_boundary(at) && s.starts_with(&text.as_bytes()[at..]))
+        .find(|&at| {
+            let piece = &text.as_bytes()[at..];
+            text.is_char_boundary(at)
+                && s.starts_with(piece)
+                && piece.len() > secret.keep
+                && &piece[secret.keep..] != b"/"
+        })
+        .map(|at| at + secret.keep)
 }
 
 /// Where a piece of `text` that starts it and ends `secret` (at least `MIN_SECRET` long,
@@ -235,6 +252,31 @@ mod tests {
             none.redact("https://h/hooks/abc and Zq81secretHookValue"),
             "https://h and Zq81secretHookValue"
         );
+    }
+
+    /// The server's address is not secret: a text ending with it, or with the whole
+    /// webhook (redacted to it), keeps it; a text cut inside the webhook's path loses
+    /// the path's piece.
+    #[test]
+    fn a_text_ending_with_the_servers_address_keeps_it() {
+        let url = "https://chat.example.com/custom/abcdefghijklmnopqrstuvwxyz";
+        let r = Redactor::for_webhook(Some(url));
+        #[rustfmt::skip]
+        let cases = [
+            (format!("post failed: {url}"), "post failed: https://chat.example.com"),
+            ("server is https://chat.example.com".into(), "server is https://chat.example.com"),
+            ("see https://chat.example.com/".into(), "see https://chat.example.com/"),
+            ("cut: https://chat.example.com/custom/abcdefgh".into(), "cut: https://chat.example.com…"),
+            ("cut: https://chat.example.com/cu".into(), "cut: https://chat.example.com…"),
+            ("hook: https://chat.example.com/hooks/abcdefgh".into(), "hook: https://chat.example.com"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(r.redact(&text), want, "{text}");
+        }
+        // With a userinfo or an upper-case scheme the address is not the URL's start: the
+        // whole piece goes.
+        let r = Redactor::for_webhook(Some("HTTPS://chat.example.com/custom/abcdefghijklmnop"));
+        assert_eq!(r.redact("at HTTPS://chat.example.com/cus"), "at …");
     }
 
     #[test]
