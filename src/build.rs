@@ -237,18 +237,21 @@ impl BuildState {
         let run = &mut self.run;
         run.specs = subs
             .iter()
-            .flat_map(|s| s.run.specs.clone())
+            .flat_map(|s| &s.run.specs)
             .take(MAX_SPECS)
+            .cloned()
             .collect();
         run.failures = subs
             .iter()
-            .flat_map(|s| s.run.failures.clone())
+            .flat_map(|s| &s.run.failures)
             .take(MAX_FAILURES)
+            .cloned()
             .collect();
         run.flaky = subs
             .iter()
-            .flat_map(|s| s.run.flaky.clone())
+            .flat_map(|s| &s.run.flaky)
             .take(MAX_FLAKY)
+            .cloned()
             .collect();
     }
 

@@ -427,15 +427,6 @@ impl WatchConfig {
                 log_file.display()
             )));
         }
-        let rules_rec = raw
-            .rules
-            .clone()
-            .map(|p| env.absolute(p))
-            .or_else(|| stored.and_then(|s| s.rules.clone()));
-        let rules_file = rules_rec.clone().or_else(|| {
-            env.get("ATVM_WATCHER_RULES")
-                .map(|p| env.absolute(PathBuf::from(p)))
-        });
         let webhook = match Webhook::from_env(env) {
             Ok(w) => Some(w),
             Err(e) if !raw.dry_run => return Err(e),
@@ -445,16 +436,20 @@ impl WatchConfig {
             log_file: Some(log_file.clone()),
             start_timeout: start.recorded,
             hung_timeout: hung.recorded,
-            rules: rules_rec,
+            rules: raw
+                .rules
+                .clone()
+                .map(|p| env.absolute(p))
+                .or_else(|| stored.and_then(|s| s.rules.clone())),
             ..merged_request(raw, &target.build_name, stored)?
         };
         Ok(WatchConfig {
             build_name: target.build_name,
+            rules_file: rules_file(request.rules.clone(), env),
             request,
             log_file,
             start_timeout: start.value,
             hung_timeout: (!hung.value.is_zero()).then_some(hung.value),
-            rules_file,
             dry_run: raw.dry_run,
             mention: match &webhook {
                 Some(w) => w.mention.clone(),
@@ -490,6 +485,14 @@ fn merged_request(raw: &WatchArgs, build_name: &str, stored: Option<&Request>) -
             .and_then(|s| s.pid_start),
         created_at: stored.and_then(|s| s.created_at.clone()),
         ..Request::default()
+    })
+}
+
+/// The rules file a watch reads: the build's (flag or request), else ATVM_WATCHER_RULES.
+pub(crate) fn rules_file(recorded: Option<PathBuf>, env: &Env) -> Option<PathBuf> {
+    recorded.or_else(|| {
+        env.get("ATVM_WATCHER_RULES")
+            .map(|p| env.absolute(p.into()))
     })
 }
 

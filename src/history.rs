@@ -103,14 +103,10 @@ fn most_recent(root: &Path, this_build: &str, cap: usize, spent: &dyn Fn() -> bo
             return Vec::new();
         }
         let Ok(entry) = entry else { continue };
-        // `file_type` does not follow symlinks: a link to a directory is not a build.
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let Ok(name) = entry.file_name().into_string() else {
+        let Some(name) = crate::state::build_dir_name(&entry) else {
             continue;
         };
-        if name == this_build || crate::config::validate_build_name(&name).is_err() {
+        if name == this_build {
             continue;
         }
         let Ok(meta) = fs::symlink_metadata(entry.path().join(STATE)) else {

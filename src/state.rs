@@ -169,15 +169,20 @@ pub(crate) enum Peeked {
 /// The build directories under `root` (names that are valid build names), unsorted.
 pub(crate) fn build_names(root: &Path) -> io::Result<Vec<String>> {
     match fs::read_dir(root) {
-        Ok(rd) => Ok(rd
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| crate::config::validate_build_name(n).is_ok())
-            .collect()),
+        Ok(rd) => Ok(rd.flatten().filter_map(|e| build_dir_name(&e)).collect()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
     }
+}
+
+/// The build name of a state root's entry: a directory (a symlink to one is not a build)
+/// whose name is a valid build name.
+pub(crate) fn build_dir_name(e: &fs::DirEntry) -> Option<String> {
+    // `file_type` does not follow symlinks.
+    let name = e.file_name().into_string().ok()?;
+    let ok = e.file_type().is_ok_and(|t| t.is_dir())
+        && crate::config::validate_build_name(&name).is_ok();
+    ok.then_some(name)
 }
 
 pub(crate) struct BuildDir {

@@ -181,10 +181,7 @@ pub(crate) fn replay_log(st: BuildState, request: &Request, env: &Env) -> Result
     let Some(file) = request.log_file.as_deref().and_then(|p| File::open(p).ok()) else {
         return Ok(st);
     };
-    let rules_file = request.rules.clone().or_else(|| {
-        env.get("ATVM_WATCHER_RULES")
-            .map(|p| env.absolute(PathBuf::from(p)))
-    });
+    let rules_file = crate::config::rules_file(request.rules.clone(), env);
     let rules = read_rules(rules_file.as_deref())?;
     // The webhook's own value is kept out of the rebuilt state: `cancel` runs from a shell,
     // where the webhook is usually only in the environment file.

@@ -23,6 +23,9 @@ impl Watcher {
             if self.core.dirty {
                 self.save()?;
             }
+            // Before the lock: reading earlier builds takes up to HISTORY_BUDGET, and a
+            // cancel waits on the lock.
+            self.compare_with_history(t);
             let _lock = self.bd.state_lock()?;
             self.apply_cancel_marker();
             if self.cancelled {
@@ -35,6 +38,20 @@ impl Watcher {
             }
         }
         Ok(())
+    }
+
+    /// The comparison of `t`'s run with earlier builds, made once per post.
+    fn compare_with_history(&mut self, t: Target) {
+        let st = &self.core.machine.state;
+        self.triages.entry(t).or_insert_with(|| {
+            let root = self.bd.dir.parent().unwrap_or(std::path::Path::new("/"));
+            let run = st.run_of(t);
+            let finished = run.finished_at.unwrap_or(st.updated_at);
+            let wanted = triage::wanted(run);
+            let build = &self.cfg.build_name;
+            let past = history::read(root, build, HISTORY_BUDGET, &wanted, finished);
+            triage::triage(run, finished, &past)
+        });
     }
 
     /// One attempt for `t`; call with the state lock held.
@@ -50,20 +67,11 @@ impl Watcher {
             );
             return self.core.machine.delivered(t, now);
         }
-        let triage = self.triages.entry(t).or_insert_with(|| {
-            let root = self.bd.dir.parent().unwrap_or(std::path::Path::new("/"));
-            let run = st.run_of(t);
-            let finished = run.finished_at.unwrap_or(st.updated_at);
-            let wanted = triage::wanted(run);
-            let build = &self.cfg.build_name;
-            let past = history::read(root, build, HISTORY_BUDGET, &wanted, finished);
-            triage::triage(run, finished, &past)
-        });
         let ctx = Context {
             request: &self.request,
             host: &self.host,
             mention: self.cfg.mention.as_deref(),
-            triage: Some(triage),
+            triage: self.triages.get(&t),
         };
         let message = message::render(st, t, &ctx);
         let Some(poster) = &self.poster else {
