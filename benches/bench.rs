@@ -11,8 +11,12 @@
 //! `ATVM_BENCH_SCAN=FILE` only times the library's Scanner over FILE in this process (a
 //! profiling aid: `perf record` it). Everything it talks to is on 127.0.0.1.
 
+#[allow(dead_code, unused_imports)] // a bench uses only part of the test harness
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "../tests/support/release.rs"]
+mod release;
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -443,7 +447,7 @@ const DENSE_VERSION: u32 = 1;
 /// lines.
 fn dense_log(mib: u64) -> (PathBuf, u64) {
     let (path, what) = cached_log(&format!("dense-{mib}MiB-v{DENSE_VERSION}"), |p| {
-        support::edges::write_dense_log(p, mib << 20, true)
+        support::dense::write_dense_log(p, mib << 20, true)
             .map(|d| format!("{} bytes, {} progress lines", d.bytes, d.progress_lines))
     });
     let events = what
@@ -585,7 +589,7 @@ fn mark(ok: bool) -> &'static str {
 fn scan_only(path: &str) {
     for _ in 0..3 {
         let t = Instant::now();
-        let (n, events) = atvm_run_watcher::testing::scan(File::open(path).unwrap()).unwrap();
+        let (n, events) = atvm_run_watcher::testing::scan(&File::open(path).unwrap()).unwrap();
         let d = t.elapsed();
         println!(
             "scan-only: {n} bytes, {events} events, {:.3} s, {:.0} MB/s",
@@ -604,7 +608,7 @@ fn main() {
         return scan_only(&p);
     }
     // `cargo bench` passes `--bench`; nothing else is accepted.
-    let bin = support::release_binary("bench");
+    let bin = release::release_binary("bench");
     let idle_secs = env_num("ATVM_BENCH_IDLE_SECS", 60);
     let runs = env_num("ATVM_BENCH_RUNS", 30) as usize;
     let mib = env_num("ATVM_BENCH_CATCHUP_MIB", 1024);

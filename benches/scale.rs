@@ -5,15 +5,21 @@
 //! build did not post exactly once. `ATVM_SCALE_WATCHERS` changes the count.
 //! Everything it talks to is on 127.0.0.1.
 
+#[allow(dead_code, unused_imports)] // a bench uses only part of the test harness
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "../tests/support/fleet.rs"]
+mod fleet;
+#[path = "../tests/support/release.rs"]
+mod release;
+
+use fleet::Mode;
 use std::time::Duration;
-use support::fleet::{self, Mode};
 use support::{FakeMattermost, Sandbox};
 
 fn main() {
-    let bin = support::release_binary("scale");
+    let bin = release::release_binary("scale");
     let n: usize = std::env::var("ATVM_SCALE_WATCHERS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -5,9 +5,11 @@
 #   dev/setup.sh demo | build | lint | test | e2e | e2e-full
 #
 # Present: silent, a few dozen milliseconds. Missing: added with rustup (the musl target,
-# the rustfmt and clippy components) and, as root on Debian, with apt-get (`apt-get update`
-# runs only then, once). What cannot be installed from here stops the make with ONE line
-# giving the command to run. Nothing else on the machine is changed.
+# the rustfmt and clippy components), as root on Debian with apt-get (`apt-get update`
+# runs only then, once), and for `make test` the post checks' npm package (marked 0.3.6,
+# pinned by tests/mattermost/package-lock.json) with `npm ci`. What cannot be installed
+# from here stops the make with ONE line giving the command to run. Nothing else on the
+# machine is changed.
 set -euo pipefail
 
 what=${1:?usage: dev/setup.sh demo|build|lint|test|e2e|e2e-full}
@@ -17,20 +19,22 @@ target=x86_64-unknown-linux-musl
 declare -A package=(
     [cc]=gcc [musl-gcc]=musl-tools [file]=file [python3]=python3
     [systemd-analyze]=systemd [shellcheck]=shellcheck [systemd-nspawn]=systemd-container
-    [nsenter]=util-linux [debootstrap]=debootstrap
+    [nsenter]=util-linux [debootstrap]=debootstrap [node]=nodejs [npm]=npm
 )
 commands=() # commands this target needs
 rust=0      # needs cargo
 musl=0      # needs the musl target
 lint=0      # needs rustfmt and clippy
 root=0      # needs root
+npm=0       # needs tests/mattermost's npm package
 case $what in
     demo) rust=1 commands=(cc) ;;
     build) rust=1 musl=1 commands=(cc musl-gcc file) ;;
     lint) rust=1 lint=1 ;;
     # lint, cargo test (the tests build with the host target), the release build and the
     # package tests (tests/package/run.sh: python3, systemd-analyze, shellcheck).
-    test) rust=1 musl=1 lint=1 commands=(cc musl-gcc file python3 systemd-analyze shellcheck) ;;
+    # ... and the post checks (tests/mattermost: node, npm, marked 0.3.6).
+    test) rust=1 musl=1 lint=1 npm=1 commands=(cc musl-gcc file python3 systemd-analyze shellcheck node npm) ;;
     e2e) rust=1 musl=1 root=1 commands=(cc musl-gcc file systemd-nspawn nsenter) ;;
     e2e-full) rust=1 musl=1 root=1 commands=(cc musl-gcc file systemd-nspawn nsenter debootstrap) ;;
     *) echo "usage: dev/setup.sh demo|build|lint|test|e2e|e2e-full" >&2; exit 2 ;;
@@ -92,4 +96,12 @@ if [ "${#missing[@]}" != 0 ]; then
     else
         fail "missing ${missing[*]}; install them (Debian packages: $list), then run make $what again"
     fi
+fi
+
+# The post checks' npm package, as the lock file pins it (the registry is npm's).
+marked=tests/mattermost/node_modules/marked/package.json
+if [ "$npm" = 1 ] && ! grep -qs '"version": "0.3.6"' "$marked"; then
+    echo "setup: npm ci --prefix tests/mattermost (marked 0.3.6, for the post checks)"
+    npm ci --prefix tests/mattermost --ignore-scripts --no-audit --no-fund --loglevel=error ||
+        fail "npm ci --prefix tests/mattermost failed (above); run it by hand, then make $what again"
 fi

@@ -1,59 +1,38 @@
 //! atvm-run-watcher: follows one ATVM Cypress end-to-end run's log, decides how the run
-//! ended and posts COMPLETED or FAILED to Mattermost exactly once. README.md, "Where to
-//! change what", maps the modules.
+//! ended and posts COMPLETED or FAILED to Mattermost exactly once.
 //!
-//! The crate's interface is `main.rs`'s (`Cli`, `Env`, `run`, `Outcome`, `Error`,
-//! `init_logging`) and, for tests, benches and the fuzz target, `testing`. Everything else
-//! is crate-private, so rustc reports what nothing uses.
+//! The crate is cut into layers, each a directory, whose imports point down only (a test,
+//! `layers_point_down`, holds it; README.md "Development" maps the rooms):
+//!
+//! 1. `data`: plain data (statuses, names, caps, what state.json and request.json hold).
+//! 2. `heart`: the pure part (matcher, state machine, the one pipeline from bytes to
+//!    decisions, follow rules, retry schedule, triage, the message, the status view).
+//! 3. `edges`: I/O (the build directory, other builds, the follower, the webhook, system
+//!    calls, logging, stdout).
+//! 4. `settings`: flags, every environment variable, the environment file, precedence.
+//! 5. `commands`: watch, start, cancel, status, check-webhook.
+//!
+//! The interface is `main.rs`'s (`Cli`, `Env`, `run`, `Outcome`, `Error`, `init_logging`)
+//! and, behind the `testing` feature (tests, benches, the fuzz target), `testing`.
+//! Everything else is crate-private, so rustc reports what nothing uses.
 
-mod build;
-mod cli;
 mod commands;
-mod config;
-mod env;
-mod envfile;
-mod error;
-mod exit;
-mod follow;
-mod follower;
-mod history;
-mod logging;
-mod machine;
-mod matcher;
-mod message;
-mod model;
-mod out;
-mod outbox;
-mod redact;
-mod rules;
-mod state;
-mod summary;
-mod sys;
-mod triage;
-mod watch;
-mod watcher;
-mod webhook;
+mod data;
+mod edges;
+mod heart;
+mod settings;
 
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 
-pub use cli::Cli;
-use cli::Command;
-pub use env::Env;
-pub use error::Error;
-pub use exit::Outcome;
-pub use logging::init as init_logging;
-pub use model::Status;
+#[cfg(test)]
+mod layering_tests;
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli, env: &Env) -> Result<Outcome, Error> {
-    let done = |r: error::Result<()>| r.map(|()| Outcome::Done);
-    match cli.command {
-        None => watch::run(&cli.watch, env),
-        Some(Command::Watch(args)) => watch::run(&args, env),
-        Some(Command::Start(args)) => done(commands::start(&args, env)),
-        Some(Command::Cancel(args)) => done(commands::cancel(&args, env)),
-        Some(Command::Status(args)) => done(commands::status(&args, env)),
-        Some(Command::CheckWebhook(args)) => done(commands::check_webhook(&args, env)),
-    }
-}
+pub use commands::init_logging;
+pub use commands::outcome::Outcome;
+pub use commands::run;
+pub use data::error::Error;
+pub use data::status::Status;
+pub use settings::env::Env;
+pub use settings::flags::Cli;

@@ -1,6 +1,6 @@
 //! The matcher and state machine fed arbitrary bytes in arbitrary chunks: no panic,
 //! bounded memory, the same decisions whatever the chunking
-//! (`atvm_run_watcher::matcher::check`, which tests/fuzz_corpus.rs replays in CI).
+//! (`atvm_run_watcher::matcher::check`, which tests/it/fuzz_corpus.rs replays in CI).
 
 #![no_main]
 

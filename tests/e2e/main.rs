@@ -4,10 +4,15 @@
 //! (the container shares the host network) and run logs written under
 //! /root/cdc-e2e-cyp-12.17.4/cypress/cmcReporter/tmp/ inside the container.
 //!
+//! One test boots the container once, installs, then runs the workflows in order, one
+//! function each (each builds on what the ones before left: the install, the edited env
+//! file, the builds that `status` lists at the end).
+//!
 //! Needs root and systemd-nspawn; run through `make e2e` (tests/e2e/run.sh), which builds
 //! the tarball and sets ATVM_E2E_TARBALL (and ATVM_E2E_ROOT for a debootstrap root).
 //! Ignored by a plain `cargo test`.
 
+#[allow(dead_code, unused_imports)] // the container test uses only part of the harness
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -93,6 +98,14 @@ impl Container {
     /// A path of the container's file system, seen from the host.
     fn path(&self, p: &str) -> PathBuf {
         PathBuf::from(format!("/proc/{}/root{p}", self.leader))
+    }
+
+    /// The permission bits of a path in the container, in octal (`600`).
+    fn mode(&self, p: &str) -> String {
+        format!(
+            "{:o}",
+            fs::metadata(self.path(p)).unwrap().permissions().mode() & 0o7777
+        )
     }
 
     /// Runs a shell command inside the container; returns stdout+stderr; panics on failure
@@ -299,8 +312,35 @@ fn installed_tarball_under_real_systemd() {
     let ct = Container::boot(&root, &staging, &work);
     eprintln!("e2e: container up after {:?}", started.elapsed());
     grammar_agrees_with_systemd(&ct);
+    let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
 
-    // Install as INSTALL.md says, command for command (scp is the copy from /staging).
+    install_as_install_md_says(&ct, &name, &top);
+    the_placeholder_is_refused(&ct, &release, &start);
+    edit_the_env_file(&ct, &hook);
+    the_checks_pass(&ct, &hook, &release);
+    fs::create_dir_all(ct.path(LOG_DIR)).unwrap();
+    fs::set_permissions(ct.path("/root"), fs::Permissions::from_mode(0o700)).unwrap();
+    let host = ct.sh("cat /proc/sys/kernel/hostname").trim().to_string();
+    let cancel = format!("{PREFIX}/cancel-atvm-run-watcher.sh");
+
+    completed_run_posted_once(&ct, &hook, &start, &host);
+    categorized_run_posts_each_group(&ct, &hook, &start);
+    cancel_during_a_run(&ct, &start, &cancel);
+    webhook_down_then_restarted(&ct, &hook, &start);
+    stop_then_start_resumes(&ct, &hook, &start);
+    pid_exit_is_terminated(&ct, &hook, &start);
+    exit_2_is_not_restarted(&ct);
+    old_script_entry_point(&ct, &hook);
+    status_shows_every_build(&ct);
+    nothing_was_denied(&ct, &hook);
+    uninstall(&ct, &release);
+    eprintln!("e2e: all cases in {:?} (boot included)", started.elapsed());
+    drop(ct);
+    let _ = fs::remove_dir_all(&work);
+}
+
+/// Install as INSTALL.md says, command for command (scp is the copy from /staging).
+fn install_as_install_md_says(ct: &Container, name: &str, top: &str) {
     let out = ct.sh(&format!(
         "set -e
         mkdir -p /root/atvm-releases
@@ -317,18 +357,14 @@ fn installed_tarball_under_real_systemd() {
         out.contains("daemon-reload"),
         "install reloads systemd when it runs: {out}"
     );
-    let mode = |p: &str| {
-        format!(
-            "{:o}",
-            fs::metadata(ct.path(p)).unwrap().permissions().mode() & 0o7777
-        )
-    };
-    assert_eq!(mode("/etc/atvm-run-watcher.env"), "600");
-    assert_eq!(mode(STATE_ROOT), "750");
-    assert_eq!(mode(&format!("{PREFIX}/atvm-run-watcher")), "755");
+    assert_eq!(ct.mode("/etc/atvm-run-watcher.env"), "600");
+    assert_eq!(ct.mode(STATE_ROOT), "750");
+    assert_eq!(ct.mode(&format!("{PREFIX}/atvm-run-watcher")), "755");
     ct.sh("systemctl cat atvm-run-watcher@.service >/dev/null");
+}
 
-    // Before the env file is edited, everything refuses the example's placeholder.
+/// Before the env file is edited, everything refuses the example's placeholder.
+fn the_placeholder_is_refused(ct: &Container, release: &str, start: &str) {
     let check = ct.sh(&format!("cd {release} && make check || true"));
     assert!(
         check.contains("FAIL: /etc/atvm-run-watcher.env, line ")
@@ -336,14 +372,16 @@ fn installed_tarball_under_real_systemd() {
             && check.contains("check FAILED"),
         "{check}"
     );
-    let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
     let refused = ct.sh(&format!("{start} --build-name e2e-early; echo \"exit $?\""));
     assert!(
         refused.contains("placeholder") && refused.contains("exit 2"),
         "{refused}"
     );
     assert!(!ct.path(&format!("{STATE_ROOT}/e2e-early")).exists());
+}
 
+/// The operator edits the env file (the webhook, a quoted user name); test speed-ups.
+fn edit_the_env_file(ct: &Container, hook: &FakeMattermost) {
     // `vi /etc/atvm-run-watcher.env`: the operator replaces the placeholder line (with
     // blanks around `=`, which systemd accepts) and keeps the rest of the example, with
     // mode and owner unchanged (an editor rewrites the file in place). Then test-only
@@ -368,11 +406,15 @@ fn installed_tarball_under_real_systemd() {
         format!("{edited}ATVM_WATCHER_RETRY_ATTEMPTS=2\nATVM_WATCHER_RETRY_BASE=200ms\n"),
     )
     .unwrap();
-    assert_eq!(mode("/etc/atvm-run-watcher.env"), "600");
+    assert_eq!(ct.mode("/etc/atvm-run-watcher.env"), "600");
     let dropin = ct.path("/etc/systemd/system/atvm-run-watcher@.service.d");
     fs::create_dir_all(&dropin).unwrap();
     fs::write(dropin.join("e2e.conf"), "[Service]\nRestartSec=1s\n").unwrap();
     ct.sh("systemctl daemon-reload");
+}
+
+/// `make check`, INSTALL.md's further checks and `check-webhook --send` pass.
+fn the_checks_pass(ct: &Container, hook: &FakeMattermost, release: &str) {
     let check = ct.sh(&format!("cd {release} && make check"));
     assert!(
         check.contains(&format!(
@@ -395,12 +437,10 @@ fn installed_tarball_under_real_systemd() {
     );
     assert!(!cw.contains(mattermost::HOOK_ID), "{cw}");
     assert_eq!(hook.delivered().len(), 1, "the test message");
-    fs::create_dir_all(ct.path(LOG_DIR)).unwrap();
-    fs::set_permissions(ct.path("/root"), fs::Permissions::from_mode(0o700)).unwrap();
-    let host = ct.sh("cat /proc/sys/kernel/hostname").trim().to_string();
-    let cancel = format!("{PREFIX}/cancel-atvm-run-watcher.sh");
+}
 
-    // 1. A completed run, started with the helper and the usual flags.
+/// Case 1: A completed run, started with the helper and the usual flags.
+fn completed_run_posted_once(ct: &Container, hook: &FakeMattermost, start: &str, host: &str) {
     let t1 = Instant::now();
     ct.sh(&format!(
         "{start} --build-name e2e-completed --template rhel9-to-ocp --config-family vmware --migration-style warm --integration-plugin vddk --scope-description 'nightly e2e'"
@@ -410,7 +450,7 @@ fn installed_tarball_under_real_systemd() {
     ct.append("e2e-completed", &cypress::atvm_preamble("e2e-completed"));
     ct.append("e2e-completed", &completed_run());
     ct.wait_unit("e2e-completed", "inactive");
-    let posts = posts_for(&hook, "e2e-completed");
+    let posts = posts_for(hook, "e2e-completed");
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert!(
         posts[0].contains("rhel9-to-ocp") && posts[0].contains("nightly e2e"),
@@ -446,10 +486,12 @@ fn installed_tarball_under_real_systemd() {
     // A second start of the finished build posts nothing more.
     ct.sh("systemctl start atvm-run-watcher@e2e-completed.service");
     ct.wait_unit("e2e-completed", "inactive");
-    assert_eq!(posts_for(&hook, "e2e-completed").len(), 1);
+    assert_eq!(posts_for(hook, "e2e-completed").len(), 1);
     eprintln!("e2e: case 1 (completed) {:?}", t1.elapsed());
+}
 
-    // 2. A categorized run with two groups: two posts, then the unit exits.
+/// Case 2: A categorized run with two groups: two posts, then the unit exits.
+fn categorized_run_posts_each_group(ct: &Container, hook: &FakeMattermost, start: &str) {
     let t2 = Instant::now();
     ct.sh(&format!(
         "{start} --build-name e2e-groups --template t --categorize"
@@ -460,12 +502,14 @@ fn installed_tarball_under_real_systemd() {
     lines.extend(group("windows", &[Spec::failed("windows.cy.js", 3, 1)]));
     ct.append("e2e-groups", &lines);
     ct.wait_unit("e2e-groups", "inactive");
-    let posts = posts_for(&hook, "e2e-groups");
+    let posts = posts_for(hook, "e2e-groups");
     assert_eq!(posts.len(), 2, "{posts:?}");
     assert_eq!(ct.state("e2e-groups").unwrap()["status"], "FAILED");
     eprintln!("e2e: case 2 (categorized) {:?}", t2.elapsed());
+}
 
-    // 3. Cancel during a run with the helper: no post, CANCELLED, instance stopped.
+/// Case 3: Cancel during a run with the helper: no post, CANCELLED, instance stopped.
+fn cancel_during_a_run(ct: &Container, start: &str, cancel: &str) {
     let t3 = Instant::now();
     ct.sh(&format!("{start} --build-name e2e-cancel"));
     ct.wait_unit("e2e-cancel", "active");
@@ -482,9 +526,11 @@ fn installed_tarball_under_real_systemd() {
     ct.append("e2e-cancel", &completed_run());
     assert_eq!(ct.state("e2e-cancel").unwrap()["status"], "CANCELLED");
     eprintln!("e2e: case 3 (cancel) {:?}", t3.elapsed());
+}
 
-    // 4. Webhook down (503) when the run finishes: exit 3, systemd restarts the watcher,
-    //    the post is delivered once the webhook recovers, never twice.
+/// Case 4: Webhook down (503) when the run finishes: exit 3, systemd restarts the watcher,
+/// the post is delivered once the webhook recovers, never twice.
+fn webhook_down_then_restarted(ct: &Container, hook: &FakeMattermost, start: &str) {
     let t4 = Instant::now();
     hook.set_default(Answer::ServerError(503));
     let before = hook.received().len();
@@ -497,7 +543,7 @@ fn installed_tarball_under_real_systemd() {
     });
     hook.set_default(Answer::Ok);
     ct.wait_unit("e2e-down", "inactive");
-    let posts = posts_for(&hook, "e2e-down");
+    let posts = posts_for(hook, "e2e-down");
     assert_eq!(posts.len(), 1, "delivered once: {posts:?}");
     let st = ct.state("e2e-down").unwrap();
     assert_eq!(st["posted"], true);
@@ -512,8 +558,10 @@ fn installed_tarball_under_real_systemd() {
         "the journal's name for exit 3, as INSTALL.md explains it:\n{j}"
     );
     eprintln!("e2e: case 4 (webhook down, restart) {:?}", t4.elapsed());
+}
 
-    // 5. systemctl stop without cancel, then start again: resumes, one post.
+/// Case 5: systemctl stop without cancel, then start again: resumes, one post.
+fn stop_then_start_resumes(ct: &Container, hook: &FakeMattermost, start: &str) {
     let t5 = Instant::now();
     ct.sh(&format!("{start} --build-name e2e-resume"));
     ct.wait_unit("e2e-resume", "active");
@@ -533,15 +581,17 @@ fn installed_tarball_under_real_systemd() {
     ct.append("e2e-resume", &run[cut..]);
     ct.sh("systemctl start atvm-run-watcher@e2e-resume.service");
     ct.wait_unit("e2e-resume", "inactive");
-    assert_eq!(posts_for(&hook, "e2e-resume").len(), 1);
+    assert_eq!(posts_for(hook, "e2e-resume").len(), 1);
     assert!(
         ct.journal("e2e-resume")
             .contains("stop signal: state saved")
     );
     eprintln!("e2e: case 5 (stop/start resume) {:?}", t5.elapsed());
+}
 
-    // --pid: root's run process stays visible to the sandboxed watcher; its exit without a
-    // result is TERMINATED, not posted.
+/// --pid: root's run process stays visible to the sandboxed watcher; its exit without a
+/// result is TERMINATED, not posted.
+fn pid_exit_is_terminated(ct: &Container, hook: &FakeMattermost, start: &str) {
     let run_pid = ct
         .sh("sleep 600 >/dev/null 2>&1 & echo $!")
         .trim()
@@ -563,9 +613,11 @@ fn installed_tarball_under_real_systemd() {
     ct.sh(&format!("kill {run_pid}"));
     ct.wait_unit("e2e-pid", "inactive");
     assert_eq!(ct.state("e2e-pid").unwrap()["status"], "TERMINATED");
-    assert_eq!(posts_for(&hook, "e2e-pid").len(), 0);
+    assert_eq!(posts_for(hook, "e2e-pid").len(), 0);
+}
 
-    // Exit 2 (a bad request) fails the unit and is not restarted.
+/// Exit 2 (a bad request) fails the unit and is not restarted.
+fn exit_2_is_not_restarted(ct: &Container) {
     let bad = ct.path(&format!("{STATE_ROOT}/e2e-bad"));
     fs::create_dir_all(&bad).unwrap();
     fs::write(
@@ -581,9 +633,11 @@ fn installed_tarball_under_real_systemd() {
         show.contains("ExecMainStatus=2") && show.contains("NRestarts=0"),
         "{show}"
     );
+}
 
-    // The old script's callers, from a root shell (no MATTERMOST_ATVM_WEBHOOK there):
-    // the watcher reads the webhook from the env file itself, and says so.
+/// The old script's callers, from a root shell (no MATTERMOST_ATVM_WEBHOOK there):
+/// the watcher reads the webhook from the env file itself, and says so.
+fn old_script_entry_point(ct: &Container, hook: &FakeMattermost) {
     ct.append("e2e-old", &completed_run());
     let out = ct.sh(&format!(
         "env -u MATTERMOST_ATVM_WEBHOOK {PREFIX}/atvm_run_watcher.py --build-name e2e-old --template old-caller 2>&1"
@@ -592,11 +646,13 @@ fn installed_tarball_under_real_systemd() {
         out.contains("e2e-old: MATTERMOST_ATVM_WEBHOOK is not in the environment: Mattermost settings from /etc/atvm-run-watcher.env"),
         "{out}"
     );
-    let posts = posts_for(&hook, "e2e-old");
+    let posts = posts_for(hook, "e2e-old");
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert!(posts[0].contains("old-caller"), "{}", posts[0]);
+}
 
-    // `atvm-run-watcher status`, as INSTALL.md shows it.
+/// `atvm-run-watcher status`, as INSTALL.md shows it.
+fn status_shows_every_build(ct: &Container) {
     let status = ct.sh(&format!("{PREFIX}/atvm-run-watcher status"));
     for (build, st) in [
         ("e2e-completed", "COMPLETED"),
@@ -617,9 +673,11 @@ fn installed_tarball_under_real_systemd() {
     let json: serde_json::Value =
         serde_json::from_str(&ct.sh(&format!("{PREFIX}/atvm-run-watcher status --json"))).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 8, "{json}");
+}
 
-    // 6. The hardened unit could read the log under /root and write its state: nothing
-    //    was denied anywhere.
+/// Case 6: The hardened unit could read the log under /root and write its state: nothing
+/// was denied anywhere.
+fn nothing_was_denied(ct: &Container, hook: &FakeMattermost) {
     let all = ct.sh("journalctl -b --no-pager -o cat -u 'atvm-run-watcher@*' || true");
     for bad in [
         "Permission denied",
@@ -646,8 +704,10 @@ fn installed_tarball_under_real_systemd() {
         7,
         "the test message, then 1 + 2 + 0 + 1 + 1 posts, and the old caller's"
     );
+}
 
-    // Uninstall as INSTALL.md says: the package goes, the env file and the state stay.
+/// Uninstall as INSTALL.md says: the package goes, the env file and the state stay.
+fn uninstall(ct: &Container, release: &str) {
     let out = ct.sh(&format!(
         "set -e
         systemctl stop 'atvm-run-watcher@*'
@@ -662,7 +722,4 @@ fn installed_tarball_under_real_systemd() {
     );
     assert!(ct.path("/etc/atvm-run-watcher.env").exists());
     assert!(ct.state("e2e-completed").is_some());
-    eprintln!("e2e: all cases in {:?} (boot included)", started.elapsed());
-    drop(ct);
-    let _ = fs::remove_dir_all(&work);
 }

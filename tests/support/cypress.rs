@@ -5,6 +5,8 @@
 //! timestamp prefixes. Used by unit tests (through `#[path]`), integration tests and the
 //! fixture files under tests/fixtures.
 
+// The matcher's unit tests (src/heart/matcher/tests.rs) include this file by path and use
+// only part of it (`render_plain` only they use); the integration tests use the rest.
 #![allow(dead_code)]
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -476,6 +478,29 @@ impl Test {
     }
 }
 
+/// What the digest keeps of an error (contract §9 v3): its first line; when that ends with
+/// `:`, the following non-blank lines joined to it with one blank; at most 300 characters.
+pub fn error_line(error: &[String]) -> String {
+    let mut text = error[0].clone();
+    if text.ends_with(':') {
+        for more in error[1..]
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+        {
+            text.push(' ');
+            text.push_str(more);
+        }
+    }
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    folded
+        .chars()
+        .take(300)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
 /// Why a spec failed without a numbered list (it shows 0 tests and 1 failing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpecError {
@@ -718,7 +743,7 @@ impl SpecRun {
                     t.error().map(|e| Failure {
                         spec: self.name.clone(),
                         title: Some(t.title()),
-                        error: Some(e[0].clone()),
+                        error: Some(error_line(e)),
                     })
                 })
                 .collect(),

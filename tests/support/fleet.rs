@@ -1,10 +1,10 @@
 //! Many watchers at once, each on its own build and log (`make scale` with 300, and
-//! tests/scale.rs with fewer under a lowered inotify budget): every one must reach its end
-//! and post exactly once, whether it got an inotify instance or fell back to polling.
+//! tests/robustness/scale.rs with fewer under a lowered inotify budget): every one must
+//! reach its end and post exactly once, whether it got an inotify instance or fell back to
+//! polling. Not a module of support/mod.rs: those two include this file by path, beside
+//! their `support`.
 
-#![allow(dead_code)]
-
-use super::{FakeMattermost, Sandbox, Spec, Style, Watcher, cypress, wait_until};
+use crate::support::{FakeMattermost, Sandbox, Spec, Style, Watcher, cypress, wait_until};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,6 @@ pub enum Mode {
 
 #[derive(Debug, Default)]
 pub struct FleetReport {
-    pub watchers: usize,
     pub modes: Vec<Mode>,
     /// Delivered posts per build.
     pub posts: BTreeMap<String, usize>,
@@ -84,10 +83,7 @@ fn specs(i: usize) -> Vec<Spec> {
 /// Starts `n` watchers on running logs, measures their memory once all follow, ends every
 /// run and waits until every watcher exited.
 pub fn run(sb: &Sandbox, hook: &FakeMattermost, n: usize, timeout: Duration) -> FleetReport {
-    let mut report = FleetReport {
-        watchers: n,
-        ..Default::default()
-    };
+    let mut report = FleetReport::default();
     for i in 0..n {
         let b = build_name(i);
         let mut lines = cypress::atvm_preamble(&b);
@@ -154,7 +150,7 @@ pub fn run(sb: &Sandbox, hook: &FakeMattermost, n: usize, timeout: Duration) -> 
         let text = r.text();
         let heading = text.lines().next().unwrap_or("");
         if let Some(b) = heading.rsplit(" · ").next()
-            && let Some(c) = report.posts.get_mut(b.trim())
+            && let Some(c) = report.posts.get_mut(b.trim().trim_matches('`'))
         {
             *c += 1;
         }

@@ -3,8 +3,7 @@
 //! know; `403`, `404`, `501` (webhooks disabled); `429` with `Retry-After`; `5xx`. Tests
 //! script the answers; every request is recorded and can be awaited.
 
-#![allow(dead_code)]
-
+use atvm_run_watcher::testing::mattermost as shown;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -49,12 +48,34 @@ pub enum Answer {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
-    pub headers: Vec<(String, String)>,
     pub body: String,
     pub json: Option<serde_json::Value>,
     pub at: Instant,
     /// What the server answered.
     pub answer: Answer,
+}
+
+/// The posts a `--dry-run` printed on `stdout`, each between its two dashed lines.
+pub fn dry_run_posts(stdout: &str) -> Vec<String> {
+    let mut posts = Vec::new();
+    let mut post: Option<Vec<&str>> = None;
+    for line in stdout.lines() {
+        match post.as_mut() {
+            None if line.starts_with("----- Mattermost message") => post = Some(Vec::new()),
+            None => {}
+            Some(p) if line.starts_with("-----") => {
+                posts.push(p.join("\n"));
+                post = None;
+            }
+            Some(p) => p.push(line),
+        }
+    }
+    posts
+}
+
+/// `text` (a post) as Mattermost shows it (a line per block).
+pub fn visible(text: &str) -> String {
+    shown::show(&[text.to_string()]).remove(0).visible()
 }
 
 impl Received {
@@ -64,6 +85,11 @@ impl Received {
             .and_then(|j| j["text"].as_str())
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// The post's text as Mattermost shows it (a line per block).
+    pub fn visible(&self) -> String {
+        visible(&self.text())
     }
 }
 
@@ -178,8 +204,8 @@ fn app_error(id: &str, message: &str, code: u16) -> String {
     .to_string()
 }
 
-/// Path, headers (lower-case names) and body of one request.
-type Request = (String, Vec<(String, String)>, String);
+/// Path and body of one request.
+type Request = (String, String);
 
 fn read_request(r: &mut BufReader<Box<dyn Conn>>) -> Option<Request> {
     let mut line = String::new();
@@ -214,7 +240,7 @@ fn read_request(r: &mut BufReader<Box<dyn Conn>>) -> Option<Request> {
             body.extend_from_slice(&chunk[..n]);
         }
     }
-    Some((path, headers, String::from_utf8_lossy(&body).into_owned()))
+    Some((path, String::from_utf8_lossy(&body).into_owned()))
 }
 
 impl FakeMattermost {
@@ -338,6 +364,15 @@ impl FakeMattermost {
             .collect()
     }
 
+    /// The headings of the posts answered with `ok`, as Mattermost shows them.
+    pub fn headings(&self) -> Vec<String> {
+        let texts: Vec<String> = self.delivered().iter().map(Received::text).collect();
+        shown::show(&texts)
+            .iter()
+            .map(|s| s.heading().to_string())
+            .collect()
+    }
+
     /// Waits until every accepted connection was answered (or dropped).
     pub fn wait_idle(&self, timeout: Duration) {
         let (m, cv) = &*self.shared;
@@ -370,7 +405,7 @@ impl FakeMattermost {
 
 fn serve(stream: Box<dyn Conn>, shared: Arc<(Mutex<Shared>, Condvar)>) {
     let mut reader = BufReader::new(stream);
-    let Some((path, headers, body)) = read_request(&mut reader) else {
+    let Some((path, body)) = read_request(&mut reader) else {
         return;
     };
     let stream = reader.into_inner();
@@ -385,7 +420,6 @@ fn serve(stream: Box<dyn Conn>, shared: Arc<(Mutex<Shared>, Condvar)>) {
     };
     let mut rec = Received {
         path,
-        headers,
         body,
         json,
         at,

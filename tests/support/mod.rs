@@ -1,21 +1,24 @@
 //! Shared harness of the integration tests: a temporary sandbox (state root and log
 //! directory), the real binary run in it with a clean environment, a fake Mattermost on
 //! 127.0.0.1, Cypress-shaped log output, and waiting for conditions (never fixed sleeps).
-
-#![allow(dead_code)]
+//! Every item here is used by the integration tests (tests/it), which need no dead-code
+//! allowance for it (cypress.rs, which the matcher's unit tests include too, has one).
+//! fleet.rs and release.rs, which only the robustness tests and the benches use, are no
+//! modules of this one: those include them by path.
 
 pub mod cypress;
-pub mod edges;
-pub mod fleet;
+pub mod dense;
 pub mod mattermost;
+pub mod post;
+pub mod process;
 
 pub use cypress::{Spec, Style};
-#[allow(unused_imports)]
-pub use mattermost::{Answer, FakeMattermost};
+pub use mattermost::{Answer, FakeMattermost, dry_run_posts, visible};
 
 use serde_json::Value;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,23 +28,6 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_atvm-run-watcher");
 pub const WAIT: Duration = Duration::from_secs(20);
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-/// The release musl binary the benches measure (`ATVM_BENCH_BIN` overrides it); panics
-/// with what to run when it is missing.
-pub fn release_binary(make_target: &str) -> PathBuf {
-    let bin = std::env::var_os("ATVM_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("target/x86_64-unknown-linux-musl/release/atvm-run-watcher")
-        });
-    assert!(
-        bin.exists(),
-        "{} is missing: run `make build` first (make {make_target} does)",
-        bin.display()
-    );
-    bin
-}
 
 fn read_json(p: &Path) -> Value {
     serde_json::from_slice(&fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
@@ -136,8 +122,7 @@ impl Drop for Watcher {
     }
 }
 
-#[allow(unused_imports)]
-pub use libc::{SIGCONT, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
+pub use libc::{SIGCONT, SIGKILL, SIGSTOP, SIGTERM};
 
 impl Sandbox {
     pub fn new(name: &str) -> Sandbox {
@@ -358,4 +343,60 @@ pub fn failed_run() -> Vec<String> {
         Spec::passed("login.cy.js", 3),
         Spec::failed("migrate/windows_server_2022_dynamic_disks_uefi.cy.js", 6, 2),
     ])
+}
+
+/// Posts delivered (answered `ok`).
+pub fn posts_of(hook: &FakeMattermost) -> usize {
+    hook.delivered().len()
+}
+
+/// The calls a stub systemctl (`Sandbox::stub_systemctl`) recorded, one a line.
+pub fn calls(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A finished command's exit code (-1 for a signal), stdout and stderr, as text.
+pub fn text(out: &Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Why `status`/`stderr` show a panic, if they do.
+pub fn panic_problem(what: &str, status: ExitStatus, stderr: &str) -> Option<String> {
+    if stderr.contains("panicked")
+        || matches!(status.code(), Some(101) | Some(134))
+        || status.signal() == Some(libc::SIGABRT)
+    {
+        Some(format!("{what}: panicked ({status}):\n{stderr}"))
+    } else {
+        None
+    }
+}
+
+/// Panics if `status`/`stderr` show a panic.
+pub fn no_panic(what: &str, status: ExitStatus, stderr: &str) {
+    if let Some(p) = panic_problem(what, status, stderr) {
+        panic!("{p}");
+    }
+}
+
+/// A pipe whose read end is already closed: every write to the other end is EPIPE.
+pub fn closed_pipe() -> fs::File {
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills two new descriptors; we own both.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: closing the read end we own; the write end is handed to a File.
+    unsafe {
+        libc::close(fds[0]);
+    }
+    use std::os::fd::FromRawFd;
+    // SAFETY: fds[1] is a valid descriptor owned by nobody else.
+    unsafe { fs::File::from_raw_fd(fds[1]) }
 }

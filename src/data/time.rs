@@ -1,0 +1,115 @@
+//! Time as the program writes and reads it: instants as RFC 3339 UTC with milliseconds
+//! (`Timestamp`), durations as an operator types them (`90`, `15m`, `1h 30m`).
+
+use super::caps::MAX_DURATION_SECS;
+use super::error::{Error, Result};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A wall-clock instant, stored as RFC 3339 UTC with milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Timestamp(pub SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Timestamp(SystemTime::now())
+    }
+
+    /// Times outside 1970..=9999 (a file dated 1969, say) are written as the nearest
+    /// bound: RFC 3339 cannot say them, and humantime would panic.
+    pub fn rfc3339(&self) -> String {
+        const LAST: Duration = Duration::from_secs(253_402_300_799);
+        let t = self.0.clamp(UNIX_EPOCH, UNIX_EPOCH + LAST);
+        humantime::format_rfc3339_millis(t).to_string()
+    }
+
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        humantime::parse_rfc3339_weak(text).ok().map(Timestamp)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s:?}")))
+    }
+}
+
+/// A duration as Cypress's summary table shows it (`00:42`, `41:07`, `1:02:03`), in
+/// seconds; `None` for anything else.
+pub(crate) fn clock_secs(text: &str) -> Option<u64> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return None;
+    }
+    parts.iter().try_fold(0u64, |acc, p| {
+        let ok = !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit());
+        let n: u64 = p.parse().ok().filter(|_| ok)?;
+        acc.checked_mul(60)?.checked_add(n)
+    })
+}
+
+/// `mm:ss`, or `h:mm:ss` from an hour on: as Cypress writes a spec's duration.
+pub(crate) fn clock(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
+}
+
+/// Parses `90` (seconds), `90s`, `15m`, `2h`, `1h 30m`; at most a year. `what` names
+/// where the text came from (a flag, a variable, a file's field).
+pub(crate) fn parse_duration(what: &str, text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let d = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<u64>().map(Duration::from_secs).ok()
+    } else {
+        Some(humantime::parse_duration(t).map_err(|_| {
+            Error::usage(format!(
+                "{what}: invalid duration {t:?} (use e.g. 90, 90s, 15m or 2h)"
+            ))
+        })?)
+    };
+    match d {
+        Some(d) if d <= Duration::from_secs(MAX_DURATION_SECS) => Ok(d),
+        _ => Err(Error::usage(format!("{what}: {t:?} is longer than a year"))),
+    }
+}
+
+/// `30m`, `2h`, `1h 30m`: a duration as the operator would type it (whole seconds).
+pub(crate) fn format_duration(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_outside_rfc3339_are_clamped_not_panicking() {
+        let before = Timestamp(UNIX_EPOCH - Duration::from_secs(86400 * 200));
+        assert_eq!(before.rfc3339(), "1970-01-01T00:00:00.000Z");
+        let far = Timestamp(UNIX_EPOCH + Duration::from_secs(400_000_000_000));
+        assert_eq!(far.rfc3339(), "9999-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = Timestamp(SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_000_000_123));
+        let s = t.rfc3339();
+        assert!(s.ends_with('Z') && s.contains('T'), "{s}");
+        assert_eq!(Timestamp::parse(&s), Some(t));
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+    }
+}
