@@ -10,6 +10,7 @@ use crate::settings::config::{BuildRef, instance_state_root_default};
 use crate::settings::env::Env;
 use crate::settings::envfile;
 use crate::settings::flags::WatchArgs;
+use crate::settings::known_issues;
 use crate::settings::vars::{self, Var};
 use std::path::PathBuf;
 
@@ -52,7 +53,9 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
         dry_run: true,
         ..raw.clone()
     };
-    let prepared = watch::prepare(&check, &merged, target)?;
+    // The instance reads the known-issues file its environment file names.
+    let known_file = known_issues::path(&file_env);
+    let prepared = watch::prepare(&check, &merged, target, &known_file)?;
     let retry_post = startable(&prepared)?;
     let (bd, build) = (&prepared.dir, &prepared.cfg.build_name);
     let unit = unit_name(build);

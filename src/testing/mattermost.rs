@@ -72,6 +72,9 @@ pub struct Shown {
     pub found: Found,
 }
 
+/// How the paragraph under the failed tests' heading on a dominant error starts.
+pub const LEAD: &str = "Most failures share one error";
+
 fn harness() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mattermost")
 }
@@ -144,26 +147,38 @@ impl Shown {
     /// The list under the paragraph that starts with `head` (`Failed tests`): that
     /// paragraph's text and the items' visible texts.
     pub fn section(&self, head: &str) -> Option<(String, Vec<String>)> {
-        let at = self
-            .blocks
-            .iter()
-            .position(|b| b.kind == "paragraph" && b.text.starts_with(head))?;
-        let items = match self.blocks.get(at + 1) {
-            Some(b) if b.kind == "list" => b.items.iter().map(|i| i.text.clone()).collect(),
-            _ => Vec::new(),
-        };
+        let at = self.heading_of(head)?;
+        let items = self
+            .list_after(at)
+            .map(|b| b.items.iter().map(|i| i.text.clone()).collect())
+            .unwrap_or_default();
         Some((self.blocks[at].text.clone(), items))
     }
 
     /// The items of the section `head` as their pieces.
     pub fn section_pieces(&self, head: &str) -> Vec<Vec<Piece>> {
-        let at = self
-            .blocks
+        let list = self.heading_of(head).and_then(|at| self.list_after(at));
+        list.map(|b| b.items.iter().map(|i| i.pieces.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn heading_of(&self, head: &str) -> Option<usize> {
+        self.blocks
             .iter()
-            .position(|b| b.kind == "paragraph" && b.text.starts_with(head));
-        match at.and_then(|at| self.blocks.get(at + 1)) {
-            Some(b) if b.kind == "list" => b.items.iter().map(|i| i.pieces.clone()).collect(),
-            _ => Vec::new(),
+            .position(|b| b.kind == "paragraph" && b.text.starts_with(head))
+    }
+
+    /// The list right after block `at`, or after its one lead paragraph (the failed tests'
+    /// `Most failures share one error`).
+    fn list_after(&self, at: usize) -> Option<&Block> {
+        match (self.blocks.get(at + 1), self.blocks.get(at + 2)) {
+            (Some(b), _) if b.kind == "list" => Some(b),
+            (Some(p), Some(b))
+                if p.kind == "paragraph" && p.text.starts_with(LEAD) && b.kind == "list" =>
+            {
+                Some(b)
+            }
+            _ => None,
         }
     }
 

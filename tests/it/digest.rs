@@ -91,19 +91,6 @@ fn tests_row(specs: &[SpecRun]) -> String {
 }
 
 /// `n` characters of title-like text with characters that Markdown escaping doubles.
-/// `n` in letters (`a`, `b`, … `ba`): errors that differ once normalised (§10 makes every
-/// run of digits `#`, so `case 1` and `case 2` would be one cluster).
-fn letters(mut n: usize) -> String {
-    let mut s = String::new();
-    loop {
-        s.insert(0, (b'a' + (n % 26) as u8) as char);
-        n /= 26;
-        if n == 0 {
-            return s;
-        }
-    }
-}
-
 fn long_text(prefix: &str, n: usize) -> String {
     let filler = "_migrates_the_*data*_disk_of_vm_[07]_with_@ops_watching;";
     let mut s = prefix.to_string();

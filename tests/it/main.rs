@@ -15,5 +15,7 @@ mod fatal_errors;
 mod fixtures;
 mod fuzz_corpus;
 mod history;
+mod known_issues;
 mod log_edges;
+mod triage;
 mod watch;

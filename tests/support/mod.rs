@@ -34,6 +34,19 @@ fn read_json(p: &Path) -> Value {
 }
 
 /// Polls `cond` every few milliseconds until it holds; panics with `what` after `timeout`.
+/// `n` in letters (`a`, `b`, … `ba`): texts that differ once §10 normalises their digits
+/// (every run of digits becomes `#`, so `case 1` and `case 2` would be one cluster).
+pub fn letters(mut n: usize) -> String {
+    let mut s = String::new();
+    loop {
+        s.insert(0, (b'a' + (n % 26) as u8) as char);
+        n /= 26;
+        if n == 0 {
+            return s;
+        }
+    }
+}
+
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !cond() {
@@ -171,12 +184,19 @@ impl Sandbox {
         path
     }
 
-    /// What `start` needs in the environment file: the webhook and this sandbox's state root.
+    /// What `start` needs in the environment file: the webhook and this sandbox's state root
+    /// (and no known-issues file: never the host's).
     pub fn env_text(&self, hook_url: &str) -> String {
         format!(
-            "MATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\n",
-            self.state_root.display()
+            "MATTERMOST_ATVM_WEBHOOK={hook_url}\nATVM_WATCHER_STATE_ROOT={}\nATVM_WATCHER_KNOWN_ISSUES={}\n",
+            self.state_root.display(),
+            self.no_known_issues().display()
         )
+    }
+
+    /// A known-issues path where there is no file.
+    pub fn no_known_issues(&self) -> PathBuf {
+        self.root.join("no-known-issues.json")
     }
 
     fn set_env(&mut self, name: &str, path: &Path) {
@@ -216,8 +236,10 @@ impl Sandbox {
             .env("ATVM_WATCHER_RETRY_CAP", "1s")
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("RUST_LOG", "info")
-            // Never the host's /etc/atvm-run-watcher.env (a watch without a webhook reads it).
-            .env("ATVM_WATCHER_ENV_FILE", self.root.join("no-env-file"));
+            // Never the host's /etc/atvm-run-watcher.env (a watch without a webhook reads it),
+            // nor its known-issues file.
+            .env("ATVM_WATCHER_ENV_FILE", self.root.join("no-env-file"))
+            .env("ATVM_WATCHER_KNOWN_ISSUES", self.no_known_issues());
         if let Some(h) = hook {
             c.env("MATTERMOST_ATVM_WEBHOOK", h);
         }

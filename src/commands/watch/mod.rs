@@ -61,7 +61,7 @@ pub(crate) fn run(raw: &WatchArgs, env: &Env) -> Result<Outcome> {
     } else {
         None
     };
-    let prepared = prepare(raw, env, target)?;
+    let prepared = prepare(raw, env, target, &known_issues::path(env))?;
     let mut bd = prepared.dir;
     bd.create()?;
     let _lock = bd.lock_instance()?;
@@ -99,8 +99,13 @@ fn read_rules(path: Option<&Path>) -> Result<Rules> {
 
 /// Everything `watch` and `start` check before they create anything: a writable state
 /// root, a readable stored request, a valid configuration, rules file and known-issues
-/// file.
-pub(crate) fn prepare(raw: &WatchArgs, env: &Env, target: BuildRef) -> Result<Prepared> {
+/// file (`known_file`: the one the watch will read).
+pub(crate) fn prepare(
+    raw: &WatchArgs,
+    env: &Env,
+    target: BuildRef,
+    known_file: &Path,
+) -> Result<Prepared> {
     build_dir::check_state_root(&target.paths.state_root)?;
     let dir = BuildDir::new(&target.paths.state_root, &target.build_name);
     let stored = if dir.exists() {
@@ -110,7 +115,7 @@ pub(crate) fn prepare(raw: &WatchArgs, env: &Env, target: BuildRef) -> Result<Pr
     };
     let mut cfg = WatchConfig::resolve(raw, env, target, stored.as_ref())?;
     let rules = read_rules(cfg.rules_file.as_deref())?;
-    let known = known_issues::read(&known_issues::path(env))?;
+    let known = known_issues::read(known_file)?;
     let request = &mut cfg.request;
     request
         .created_at
