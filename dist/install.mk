@@ -21,7 +21,7 @@ LEGACY    = /root/atvm-watcher-service
 UNIT_PREFIX = /opt/atvm-watcher-service
 
 PROGRAMS = atvm-run-watcher atvm_run_watcher.py start-atvm-run-watcher.sh cancel-atvm-run-watcher.sh
-DOCS     = README.md INSTALL.md VERSION atvm-run-watcher.env.example rules.example.json
+DOCS     = README.md INSTALL.md VERSION atvm-run-watcher.env.example rules.example.json known-issues.example.json
 INVENTORY = inventory/vm-inventory.md
 
 P = $(DESTDIR)$(PREFIX)

@@ -74,7 +74,7 @@ section "tarball $tarball"
 expected=$(printf '%s\n' "$name/" "$name/INSTALL.md" "$name/Makefile" "$name/README.md" \
     "$name/SHA256SUMS" "$name/VERSION" "$name/atvm-run-watcher" \
     "$name/atvm-run-watcher.env.example" "$name/$unit" "$name/atvm_run_watcher.py" \
-    "$name/cancel-atvm-run-watcher.sh" "$name/rules.example.json" \
+    "$name/cancel-atvm-run-watcher.sh" "$name/known-issues.example.json" "$name/rules.example.json" \
     "$name/start-atvm-run-watcher.sh" | LC_ALL=C sort)
 same "one top directory holding exactly the release files" "$expected" "$(tar tzf "$tarball" | LC_ALL=C sort)"
 same "every entry is owned by 0/0" "" "$(tar tvzf "$tarball" | awk '$2 != "0/0"')"
@@ -133,7 +133,7 @@ for f in atvm-run-watcher atvm_run_watcher.py start-atvm-run-watcher.sh cancel-a
     same "$prefix/$f mode" 755 "$(mode "$P/$f")"
     check "$prefix/$f is the packaged file" cmp -s "$pkg/$f" "$P/$f"
 done
-for f in README.md INSTALL.md VERSION atvm-run-watcher.env.example rules.example.json; do
+for f in README.md INSTALL.md VERSION atvm-run-watcher.env.example rules.example.json known-issues.example.json; do
     same "$prefix/$f mode" 644 "$(mode "$P/$f")"
     check "$prefix/$f is the packaged file" cmp -s "$pkg/$f" "$P/$f"
 done
@@ -440,6 +440,13 @@ for v in "${variants[@]}"; do
     same "$label: nothing started" "" "$(calls)"
 done
 same "no secret in any of their output" "" "$(grep -l pkgtest "$work"/v-*.log || true)"
+
+# The shipped known-issues example is a file the binary accepts, as the env file names it.
+printf 'MATTERMOST_ATVM_WEBHOOK=%s\nATVM_WATCHER_KNOWN_ISSUES=%s\n' "$hook" "$P/known-issues.example.json" >"$envf"
+chmod 0600 "$envf"
+cw=0
+run "$work/ki.log" env -i PATH="$minbin" ATVM_WATCHER_ENV_FILE="$envf" "$P/atvm-run-watcher" check-webhook || cw=$?
+same "check-webhook accepts known-issues.example.json" "0 1" "$cw $(grep -c "known issues: 2 from $P/known-issues.example.json" "$work/ki.log")"
 cp "$work/env.saved" "$envf"
 chmod 0600 "$envf"
 

@@ -190,16 +190,15 @@ fn items(notes: &[Note], groups: &[Vec<usize>]) -> Vec<Item> {
     let mut order: Vec<usize> = (0..notes.len()).collect();
     order.sort_by_key(|&i| rank(&notes[i]));
     let group_of = |i: usize| groups.iter().find(|g| g.contains(&i));
-    let mut placed: HashSet<usize> = HashSet::new();
-    let mut out = Vec::new();
-    for i in order {
-        match group_of(i) {
-            None => out.push(Item::One(i)),
-            Some(g) if placed.insert(g[0]) => out.push(Item::Cluster(g.clone())),
-            Some(_) => {}
-        }
-    }
-    out
+    // A cluster stands where its first member (in the log's order) would.
+    order
+        .into_iter()
+        .filter_map(|i| match group_of(i) {
+            None => Some(Item::One(i)),
+            Some(g) if g[0] == i => Some(Item::Cluster(g.clone())),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 fn counts(notes: &[Note]) -> Counts {

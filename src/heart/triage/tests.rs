@@ -412,3 +412,36 @@ fn flaky_over_time_and_slower_specs() {
         }]
     );
 }
+
+/// A cluster is listed where its first member (in the log's order) would be, not where its
+/// first-ranked member would: here its first member failed before (a streak, after the new
+/// ones), though the others are new.
+#[test]
+fn a_cluster_goes_where_its_first_member_would() {
+    let refused = |n: u32| format!("Error: connect ECONNREFUSED 10.0.0.{n}:6443");
+    let earlier = [past("b1", 10, &[A, B], &[(A, Some("suite › t0"))])];
+    let mut now = run(&[(A, 3), (B, 1)], &[]);
+    for i in 0..3 {
+        now.failures.push(Failure::new(
+            A.into(),
+            Some(format!("suite › t{i}")),
+            Some(refused(i)),
+        ));
+    }
+    now.failures.push(Failure::new(
+        B.into(),
+        T1.map(String::from),
+        Some("Error: other".into()),
+    ));
+    let t = compare(&now, &earlier);
+    assert_eq!(t.notes[0].mark, also("b1"));
+    assert_eq!(t.items, vec![Item::One(3), Item::Cluster(vec![0, 1, 2])]);
+    assert_eq!(
+        t.counts,
+        Counts {
+            new: 3,
+            still: 1,
+            ..Counts::default()
+        }
+    );
+}
