@@ -2,7 +2,7 @@
 //! (contract §10), read as a post reads them; it changes nothing and works while watchers
 //! run.
 
-use crate::data::caps::HISTORY_RUNS_MAX;
+use crate::data::caps::{HISTORY_COMMAND_BUDGET, HISTORY_RUNS_MAX};
 use crate::data::error::{Error, Result};
 use crate::edges::other_builds::EarlierBuilds;
 use crate::edges::stdout as out;
@@ -10,10 +10,6 @@ use crate::heart::history_view::Listing;
 use crate::settings::config::Paths;
 use crate::settings::env::Env;
 use crate::settings::flags::HistoryArgs;
-use std::time::Duration;
-
-/// The most the look may take: an operator waits, a post does not (it has its own).
-const BUDGET: Duration = Duration::from_secs(10);
 
 pub(crate) fn history(raw: &HistoryArgs, env: &Env) -> Result<()> {
     if raw.runs == 0 || raw.runs > HISTORY_RUNS_MAX {
@@ -31,7 +27,7 @@ pub(crate) fn history(raw: &HistoryArgs, env: &Env) -> Result<()> {
         )));
     }
     let mut earlier = EarlierBuilds::default();
-    earlier.refresh(root, None, BUDGET);
+    earlier.refresh(root, None, HISTORY_COMMAND_BUDGET);
     let runs = earlier
         .histories()
         .into_iter()

@@ -2,6 +2,8 @@
 //! network, other builds' files): one place, so that memory, state.json and the post stay
 //! bounded whatever arrives, and so that a reader finds each number once.
 
+use std::time::Duration;
+
 // --- one line of the log -----------------------------------------------------------------
 
 /// How much of one line is looked at: summary rows are ~1 KiB with colour codes; a marker
@@ -68,6 +70,11 @@ pub(crate) const SHOWN_BAD_VALUE: usize = 80;
 pub(crate) const MAX_STATE_BYTES: u64 = 4 << 20;
 /// Most earlier builds the look at history reads (the most recently updated ones).
 pub(crate) const MAX_BUILDS: usize = 200;
+/// The most a watcher's look at earlier builds may take (contract §9, §10): at the start,
+/// and again before a post (which then reads only what changed).
+pub(crate) const HISTORY_BUDGET: Duration = Duration::from_millis(200);
+/// The most `history --spec` may take for the same look: an operator waits, a post does not.
+pub(crate) const HISTORY_COMMAND_BUDGET: Duration = Duration::from_secs(10);
 /// Bytes read from the log at a time.
 pub(crate) const READ_CHUNK: usize = 256 * 1024;
 

@@ -64,7 +64,8 @@ impl Cli {
     }
 }
 
-/// The exit codes and the Mattermost variables, after the options of `--help`.
+/// The exit codes, the Mattermost variables and the known-issues file, after the options
+/// of `--help`.
 fn after_help() -> String {
     let mattermost: Vec<String> = [vars::WEBHOOK, vars::CHANNEL, vars::USERNAME, vars::MENTION]
         .iter()
@@ -73,8 +74,11 @@ fn after_help() -> String {
     format!(
         "Exit codes: 0 done (or cancelled, or already finished), 1 other failure, \
 2 bad usage/input/configuration, 3 a post could not be delivered (run again to retry it), \
-4 another watcher holds this build.\nMattermost: {}.",
-        mattermost.join(", ")
+4 another watcher holds this build.\nMattermost: {}.\nKnown issues: {} (a JSON list of \
+failures the team tracks, marked known in posts; default {}; no file, none).",
+        mattermost.join(", "),
+        vars::KNOWN_ISSUES.name,
+        vars::KNOWN_ISSUES.default.unwrap_or_default(),
     )
 }
 

@@ -2,8 +2,9 @@
 //! for `cancelled.marker`; the message, with the comparison with earlier builds made once
 //! per post; the answer classified and the outbox told.
 
-use super::run_loop::{HISTORY_BUDGET, Watcher};
+use super::run_loop::Watcher;
 use crate::data::build_state::Target;
+use crate::data::caps::HISTORY_BUDGET;
 use crate::data::error::Result;
 use crate::edges::stdout;
 use crate::edges::webhook::Verdict;

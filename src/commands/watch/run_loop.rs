@@ -12,6 +12,7 @@
 use super::feed::{Core, Effects};
 use crate::commands::outcome::Outcome;
 use crate::data::build_state::{BuildState, Target};
+use crate::data::caps::HISTORY_BUDGET;
 use crate::data::error::{Error, Result};
 use crate::data::known_issue::KnownIssue;
 use crate::data::names::BuildName;
@@ -37,9 +38,6 @@ use std::time::{Duration, Instant, SystemTime};
 /// Changes that are not status changes (progress, log position) are saved at most this
 /// often; status changes are saved at once.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
-/// The most a look at earlier builds may take (contract §9): at the start, and again before
-/// a post (which then reads only what changed).
-pub(super) const HISTORY_BUDGET: Duration = Duration::from_millis(200);
 
 pub(crate) struct Watcher {
     pub(super) cfg: WatchConfig,
