@@ -23,6 +23,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use atvm_run_watcher::testing::nightlies;
 use support::{FakeMattermost, Sandbox, Spec, Style, cypress, wait_until};
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
@@ -164,10 +165,14 @@ impl Latency {
 }
 
 /// Appends the final summary line to a watched, settled log and times its arrival at the
-/// fake webhook, `runs` times.
-fn latency(bin: &Path, poll: bool, runs: usize) -> Latency {
+/// fake webhook, `runs` times; with `year`, under a state root holding a year of nightlies
+/// (which each post reads, contract §10).
+fn latency(bin: &Path, poll: bool, runs: usize, year: bool) -> Latency {
     let mut sb = Sandbox::new(if poll { "bench-lat-poll" } else { "bench-lat" });
     sb.bin = bin.to_path_buf();
+    if year {
+        nightlies::write_year(&sb.state_root, nightlies::NIGHTS).unwrap();
+    }
     if poll {
         sb.env.push(("ATVM_WATCHER_FORCE_POLL".into(), "1".into()));
     }
@@ -481,6 +486,51 @@ fn timed(cmd: &mut Command) -> (Duration, String) {
     (d, String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// One run of `sb`'s binary with `args`, started by the spawner (`--spawn`), so that its
+/// peak RSS is its own.
+struct Spawned {
+    code: i64,
+    wall: Duration,
+    cpu: Duration,
+    maxrss_kib: u64,
+    floor_kib: u64,
+}
+
+fn spawned(sb: &Sandbox, hook: Option<&str>, args: &[&str]) -> Spawned {
+    let env = sb.cmd(hook);
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.env_clear();
+    for (k, v) in env.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd
+        .arg("--spawn")
+        .arg(&sb.bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let f: Vec<i64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(
+        f.len(),
+        5,
+        "spawner: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Spawned {
+        code: f[0],
+        wall: Duration::from_nanos(f[1] as u64),
+        cpu: Duration::from_nanos(f[2] as u64),
+        maxrss_kib: f[3] as u64,
+        floor_kib: f[4] as u64,
+    }
+}
+
 fn catchup(bin: &Path, log: &Path, reps: usize) -> Catchup {
     let size = fs::metadata(log).unwrap().len();
     let mut sb = Sandbox::new("bench-catchup");
@@ -502,46 +552,19 @@ fn catchup(bin: &Path, log: &Path, reps: usize) -> Catchup {
     let mut grep_count = String::new();
     for r in 0..reps {
         let build = format!("catchup-{r}");
-        let watcher = sb.cmd(Some(&hook.url()));
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.env_clear();
-        for (k, v) in watcher.get_envs() {
-            if let Some(v) = v {
-                cmd.env(k, v);
-            }
-        }
-        let out = cmd
-            .arg("--spawn")
-            .arg(bin)
-            .args(["--build-name", &build, "--log-file"])
-            .arg(log)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let f: Vec<i64> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(|v| v.parse().unwrap())
-            .collect();
-        assert_eq!(
-            f.len(),
-            5,
-            "spawner: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let (code, wall, c, maxrss) = (
-            f[0],
-            Duration::from_nanos(f[1] as u64),
-            Duration::from_nanos(f[2] as u64),
-            f[3] as u64,
-        );
-        floor = floor.max(f[4] as u64);
-        assert_eq!(code, 0, "catch-up watcher exit code (-1 when killed)");
-        tw.push(wall);
-        cpu.push(c);
-        rss = rss.max(maxrss);
+        let log = log.to_string_lossy();
+        let run = spawned(&sb, Some(&hook.url()), &["--build-name", &build, "--log-file", &log]);
+        floor = floor.max(run.floor_kib);
+        assert_eq!(run.code, 0, "catch-up watcher exit code (-1 when killed)");
+        tw.push(run.wall);
+        cpu.push(run.cpu);
+        rss = rss.max(run.maxrss_kib);
         let st = sb.state(&build);
         assert_eq!(st["status"], "FAILED", "{st}");
         assert_eq!(st["log_position"]["offset"], size, "read to the end");
+        // Each catch-up over an empty state root: what the history costs is measured on
+        // its own (a year of nightlies), not by these 2,048-spec builds piling up.
+        fs::remove_dir_all(sb.build_dir(&build)).unwrap();
         let (d, out) = timed(&mut grep);
         tg.push(d);
         grep_count = out;
@@ -575,6 +598,69 @@ fn help_startup(bin: &Path, n: usize) -> Duration {
         })
         .collect();
     median(&mut v)
+}
+
+/// `status` and `history --spec` over a state root: medians of `reps` runs, peak RSS.
+struct Reading {
+    status: Duration,
+    status_json: Duration,
+    history: Duration,
+    history_test: Duration,
+    rss_kib: u64,
+    /// A watch's, posting under that root.
+    watch_rss_kib: u64,
+}
+
+fn readings(bin: &Path, year: bool, reps: usize) -> (Reading, u64, usize) {
+    let mut sb = Sandbox::new(if year { "bench-year" } else { "bench-empty" });
+    sb.bin = bin.to_path_buf();
+    let bytes = if year {
+        nightlies::write_year(&sb.state_root, nightlies::NIGHTS).unwrap()
+    } else {
+        0
+    };
+    let builds = fs::read_dir(&sb.state_root).unwrap().count();
+    let (spec, test) = nightlies::CHRONIC;
+    let commands: [&[&str]; 4] = [
+        &["status"],
+        &["status", "--json"],
+        &["history", "--spec", spec],
+        &["history", "--spec", spec, "--test", test, "--json"],
+    ];
+    // A binary from before `history` (ATVM_BENCH_BIN, for side-by-side figures) has none.
+    let has_history = Command::new(bin)
+        .args(["history", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut rss = 0;
+    let medians = commands.map(|args| {
+        if args[0] == "history" && !has_history {
+            return Duration::ZERO;
+        }
+        let mut walls: Vec<Duration> = (0..reps)
+            .map(|_| {
+                let run = spawned(&sb, None, args);
+                assert_eq!(run.code, 0, "{args:?}");
+                rss = rss.max(run.maxrss_kib);
+                run.wall
+            })
+            .collect();
+        median(&mut walls)
+    });
+    let [status, status_json, history, history_test] = medians;
+    // A watch that reads the history for its post (a dry run prints the post it would make).
+    sb.append_lines("bench-watch", &support::failed_run(), Style::ALL);
+    let run = spawned(&sb, None, &["--build-name", "bench-watch", "--dry-run"]);
+    assert_eq!(run.code, 0, "the watch over the state root");
+    let r = Reading {
+        status,
+        status_json,
+        history,
+        history_test,
+        rss_kib: rss,
+        watch_rss_kib: run.maxrss_kib,
+    };
+    (r, bytes, builds)
 }
 
 fn mbps(bytes: u64, d: Duration) -> f64 {
@@ -621,9 +707,14 @@ fn main() {
     ));
     let idle = idle_start(&bin);
     note("detection latency, inotify");
-    let lat_ino = latency(&bin, false, runs);
+    let lat_ino = latency(&bin, false, runs, false);
+    note("detection latency, inotify, a year of nightlies under the state root");
+    let lat_year = latency(&bin, false, runs, true);
     note("detection latency, forced polling");
-    let lat_poll = latency(&bin, true, runs);
+    let lat_poll = latency(&bin, true, runs, false);
+    note("status and history, empty state root and a year of nightlies");
+    let (empty, _, _) = readings(&bin, false, 5);
+    let (year, year_bytes, year_builds) = readings(&bin, true, 5);
     note("--help start-up");
     let help = help_startup(&bin, 50);
     note("catch-up");
@@ -653,6 +744,63 @@ fn main() {
                 "p50 ≤ 20 ms, max ≤ 100 ms: {}",
                 mark(p50 <= Duration::from_millis(20) && max <= Duration::from_millis(100))
             ),
+        ],
+        [
+            format!(
+                "detection latency, inotify, {year_builds} nightlies ({:.1} MB) under the state root ({runs} runs)",
+                year_bytes as f64 / 1e6
+            ),
+            lat_year.cell(),
+            format!(
+                "p50 within 20 ms of the empty root's: {}",
+                mark(percentile(&lat_year.sorted, 50) <= p50 + Duration::from_millis(20))
+            ),
+        ],
+        [
+            "`status` / `status --json`: empty root · the year (median of 5)".into(),
+            format!(
+                "{} / {} · {} / {}",
+                ms(empty.status),
+                ms(empty.status_json),
+                ms(year.status),
+                ms(year.status_json)
+            ),
+            format!(
+                "< 1 s: {}",
+                mark(year.status.max(year.status_json) < Duration::from_secs(1))
+            ),
+        ],
+        [
+            "`history --spec` / `--test --json`: empty root · the year (median of 5)".into(),
+            format!(
+                "{} / {} · {} / {}",
+                ms(empty.history),
+                ms(empty.history_test),
+                ms(year.history),
+                ms(year.history_test)
+            ),
+            format!(
+                "< 200 ms: {}",
+                mark(year.history.max(year.history_test) < Duration::from_millis(200))
+            ),
+        ],
+        [
+            "peak RSS of `status` and `history`: empty root · the year".into(),
+            format!(
+                "{:.2} MiB · {:.2} MiB",
+                empty.rss_kib as f64 / 1024.0,
+                year.rss_kib as f64 / 1024.0
+            ),
+            format!("≤ 16 MiB: {}", mark(year.rss_kib <= 16 << 10)),
+        ],
+        [
+            "peak RSS of a watch whose post reads the history: empty root · the year".into(),
+            format!(
+                "{:.2} MiB · {:.2} MiB",
+                empty.watch_rss_kib as f64 / 1024.0,
+                year.watch_rss_kib as f64 / 1024.0
+            ),
+            format!("≤ 8 MiB: {}", mark(year.watch_rss_kib <= 8 << 10)),
         ],
         [
             format!("detection latency, forced polling every 500 ms ({runs} runs)"),
