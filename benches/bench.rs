@@ -18,12 +18,12 @@ mod support;
 #[path = "../tests/support/release.rs"]
 mod release;
 
+use atvm_run_watcher::testing::nightlies;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use atvm_run_watcher::testing::nightlies;
 use support::{FakeMattermost, Sandbox, Spec, Style, cypress, wait_until};
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
@@ -553,7 +553,11 @@ fn catchup(bin: &Path, log: &Path, reps: usize) -> Catchup {
     for r in 0..reps {
         let build = format!("catchup-{r}");
         let log = log.to_string_lossy();
-        let run = spawned(&sb, Some(&hook.url()), &["--build-name", &build, "--log-file", &log]);
+        let run = spawned(
+            &sb,
+            Some(&hook.url()),
+            &["--build-name", &build, "--log-file", &log],
+        );
         floor = floor.max(run.floor_kib);
         assert_eq!(run.code, 0, "catch-up watcher exit code (-1 when killed)");
         tw.push(run.wall);

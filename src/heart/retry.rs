@@ -70,18 +70,18 @@ impl Outbox {
         self.entries.clear();
     }
 
-    /// Posts whose next attempt is due, run first, then sub-runs in order.
-    pub fn due(&self, now: Instant) -> Vec<Target> {
-        self.entries
-            .iter()
-            .filter(|(_, e)| e.next <= now)
-            .map(|(t, _)| *t)
-            .collect()
+    /// The post to try now, if any: the first waiting one (the run first, then sub-runs in
+    /// order), when its attempt is due. The posts after it wait behind it, so that the
+    /// channel gets them in the order the runs ended (issue 19: after an outage group 1
+    /// came after group 2).
+    pub fn next_due(&self, now: Instant) -> Option<Target> {
+        let (t, e) = self.entries.iter().next()?;
+        (e.next <= now).then_some(*t)
     }
 
-    /// The earliest next attempt.
+    /// When the next attempt is due: the first waiting post's (the others wait behind it).
     pub fn next_wake(&self) -> Option<Instant> {
-        self.entries.values().map(|e| e.next).min()
+        self.entries.values().next().map(|e| e.next)
     }
 
     /// `t` is settled (delivered, failed for good, or not to be sent).
@@ -207,7 +207,7 @@ mod tests {
         );
         o.schedule(Target::Subrun(1), t0);
         o.schedule(Target::Subrun(0), t0);
-        assert_eq!(o.due(t0), vec![Target::Subrun(0), Target::Subrun(1)]);
+        assert_eq!(o.next_due(t0), Some(Target::Subrun(0)), "in order");
         let r = o.failed(Target::Subrun(0), Some(Duration::from_secs(5)), t0);
         assert_eq!(
             r,
@@ -216,16 +216,17 @@ mod tests {
                 delay: Duration::from_secs(5)
             }
         );
-        assert_eq!(o.due(t0), vec![Target::Subrun(1)]);
-        assert_eq!(o.next_wake(), Some(t0));
-        o.remove(Target::Subrun(1));
+        // Sub-run 1 is due but waits behind sub-run 0: the wake is sub-run 0's.
+        assert_eq!(o.next_due(t0), None);
         assert_eq!(o.next_wake(), Some(t0 + Duration::from_secs(5)));
         let later = t0 + Duration::from_secs(5);
-        assert_eq!(o.due(later), vec![Target::Subrun(0)]);
+        assert_eq!(o.next_due(later), Some(Target::Subrun(0)));
         assert_eq!(
             o.failed(Target::Subrun(0), None, later),
             Retry::GaveUp { attempts: 2 }
         );
+        assert_eq!(o.next_due(later), Some(Target::Subrun(1)));
+        o.remove(Target::Subrun(1));
         assert!(o.is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! matcher's 8 KiB line cap).
 
 use crate::support::*;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 fn group(name: &str, specs: &[Spec], end: bool) -> Vec<String> {
@@ -295,11 +296,63 @@ fn a_group_post_that_fails_is_retried_while_the_next_group_runs() {
     );
 }
 
+/// Group 1's post fails for good (a 403, or a 503 past its budget) while group 2 runs; when
+/// group 2's post is due, group 1's is tried again first: the channel gets them in order,
+/// from the same watch, and nothing waits for a restart (issue 19: after an outage group 1
+/// came 2m49s late, after group 2, from the next start).
 #[test]
-fn a_group_post_that_fails_for_good_is_retried_by_the_next_start_only() {
-    let sb = Sandbox::new("catperm");
+fn a_group_post_that_failed_for_good_is_tried_again_first_when_the_next_is_due() {
+    for first in [vec![Answer::Forbidden], vec![Answer::ServerError(503); 2]] {
+        let mut sb = Sandbox::new("catperm");
+        sb.env
+            .push(("ATVM_WATCHER_RETRY_ATTEMPTS".into(), "2".into()));
+        let hook = FakeMattermost::start();
+        hook.script(&first);
+        let mut lines = vec!["ATVM_GROUPS: a,b".to_string()];
+        lines.extend(group("a", &[Spec::passed("a.cy.js", 1)], true));
+        let mut w = sb.watch(&hook, "pf", &["--categorize"]);
+        sb.append_lines("pf", &lines, Style::PLAIN);
+        hook.wait_for(first.len(), WAIT);
+        wait_until("group 1's post failed for good", WAIT, || {
+            sb.try_state("pf")
+                .is_some_and(|s| s["subruns"][0]["post_error"].is_string())
+        });
+        let err = sb.state("pf")["subruns"][0]["post_error"].clone();
+        assert!(
+            err.as_str()
+                .unwrap()
+                .starts_with("post of sub-run 01-a (COMPLETED): HTTP"),
+            "the give-up names the sub-run: {err}"
+        );
+        sb.append_lines(
+            "pf",
+            &group("b", &[Spec::failed("b.cy.js", 1, 1)], true),
+            Style::PLAIN,
+        );
+        assert_eq!(w.code(), 0, "{}", w.stderr());
+        let delivered: Vec<String> = hook.delivered().iter().map(|r| r.text()).collect();
+        assert_eq!(delivered.len(), 2, "{delivered:#?}");
+        assert!(
+            delivered[0].contains("group 1 of 2: `a`"),
+            "group 1 first: {delivered:#?}"
+        );
+        assert!(delivered[1].contains("group 2 of 2: `b`"), "{delivered:#?}");
+        let st = sb.state("pf");
+        assert_eq!(
+            (&st["posted"], &st["post_pending"]),
+            (&json!(true), &json!(false))
+        );
+        assert_eq!(st["subruns"][0]["post_error"], Value::Null);
+    }
+}
+
+/// When the server stays down, the posts stay pending (exit 3) and the next start retries
+/// only them.
+#[test]
+fn posts_that_fail_for_good_are_retried_by_the_next_start() {
+    let sb = Sandbox::new("catdown");
     let hook = FakeMattermost::start();
-    hook.script(&[Answer::Forbidden]);
+    hook.set_default(Answer::Forbidden);
     let mut lines = vec!["ATVM_GROUPS: a,b".to_string()];
     lines.extend(group("a", &[Spec::passed("a.cy.js", 1)], true));
     let mut w = sb.watch(&hook, "pf", &["--categorize"]);
@@ -315,27 +368,16 @@ fn a_group_post_that_fails_for_good_is_retried_by_the_next_start_only() {
     assert_eq!(st["status"], "FAILED");
     assert_eq!(st["post_pending"], true);
     assert_eq!(st["subruns"][0]["post_pending"], true);
-    assert_eq!(st["subruns"][1]["posted"], true);
+    assert_eq!(st["subruns"][1]["post_pending"], true);
     assert!(st["post_error"].as_str().unwrap().contains("HTTP 403"));
 
+    hook.set_default(Answer::Ok);
     let mut w2 = sb.watch(&hook, "pf", &[]);
     assert_eq!(w2.code(), 0, "{}", w2.stderr());
     let delivered = headings(&hook);
     assert_eq!(delivered.len(), 2, "{delivered:?}");
-    assert_eq!(
-        delivered
-            .iter()
-            .filter(|l| l.ends_with("group 1 of 2: a"))
-            .count(),
-        1
-    );
-    assert_eq!(
-        delivered
-            .iter()
-            .filter(|l| l.ends_with("group 2 of 2: b"))
-            .count(),
-        1
-    );
+    assert!(delivered[0].ends_with("group 1 of 2: a"), "{delivered:?}");
+    assert!(delivered[1].ends_with("group 2 of 2: b"), "{delivered:?}");
     let st = sb.state("pf");
     assert_eq!(st["posted"], true);
     assert_eq!(st["post_pending"], false);

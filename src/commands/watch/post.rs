@@ -16,10 +16,19 @@ use log::{error, info, warn};
 use std::time::{Instant, SystemTime};
 
 impl Watcher {
-    /// Makes every post that is due. Each attempt runs under the state lock, after a last
-    /// look for `cancelled.marker`.
+    /// Makes every post that is due, in order. Each attempt runs under the state lock, after
+    /// a last look for `cancelled.marker`. Posts that failed for good earlier in this watch
+    /// are tried again first, with a fresh budget, whenever another post is due: the
+    /// server may be back, and the channel should get the results in the order they came.
     pub(super) fn deliver_due(&mut self) -> Result<()> {
-        for t in self.core.effects.outbox.due(Instant::now()) {
+        let outbox = &mut self.core.effects.outbox;
+        if outbox.next_due(Instant::now()).is_some() {
+            let now = Instant::now();
+            for (t, _) in self.failed.drain(..) {
+                outbox.schedule(t, now);
+            }
+        }
+        while let Some(t) = self.core.effects.outbox.next_due(Instant::now()) {
             // Saved first: a crash from here on leaves the post pending, never lost.
             if self.core.effects.dirty {
                 self.save()?;
@@ -136,9 +145,11 @@ impl Watcher {
         }
     }
 
-    /// The post for `t` failed for good in this watch.
+    /// The post for `t` failed for good in this watch (it stays pending in state.json).
     fn fail(&mut self, t: Target, why: String) -> Step {
-        self.failed.push(why.clone());
+        let what = self.core.pipeline.machine.state.label(t);
+        let why = format!("post of {what}: {why}");
+        self.failed.push((t, why.clone()));
         self.core
             .pipeline
             .machine

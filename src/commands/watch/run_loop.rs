@@ -48,8 +48,9 @@ pub(crate) struct Watcher {
     pub(super) pid: Option<PidWatch>,
     /// `None` in a dry run: messages are printed instead.
     pub(super) poster: Option<Poster>,
-    /// Why posts failed for good in this watch.
-    pub(super) failed: Vec<String>,
+    /// The posts that failed for good in this watch, and why: tried again first when
+    /// another post is due (`deliver_due`), else the watch ends with exit 3.
+    pub(super) failed: Vec<(Target, String)>,
     pub(super) host: String,
     pub(super) last_save: Instant,
     pub(super) cancelled: bool,
@@ -251,7 +252,7 @@ impl Watcher {
                 posted,
             }
         } else {
-            let errors = self.failed.clone();
+            let errors = self.failed.iter().map(|(_, why)| why.clone()).collect();
             Outcome::Undelivered {
                 build,
                 status,
