@@ -16,7 +16,15 @@
 
 TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/atvm-run-watcher
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+# The build's identity: the crate's version and the commit it is built from, `-dirty` when
+# the tree has uncommitted changes (`nogit` outside a git checkout), so that two builds
+# never share a tarball name, a VERSION or a `--version`. The binary takes it from
+# ATVM_BUILD_VERSION at compile time.
+CRATE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+COMMIT  := $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo nogit)
+DIRTY   := $(shell git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -dirty)
+VERSION := $(CRATE_VERSION)+$(COMMIT)$(DIRTY)
+export ATVM_BUILD_VERSION := $(VERSION)
 CARGO   ?= cargo
 
 # Release tarball: one top directory, DIST_NAME. Its README.md is the operator's: this

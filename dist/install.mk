@@ -45,6 +45,11 @@ install:
 	@case "$(PREFIX)" in *[!A-Za-z0-9._/+-]*) echo "error: PREFIX may hold only letters, digits and . _ / + - (it goes into the unit's ExecStart=)" >&2; exit 2 ;; esac
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" != 0 ]; then echo "error: make install must run as root (or stage it with DESTDIR=...)" >&2; exit 1; fi
 	@for f in $(PROGRAMS) $(DOCS) $(UNIT); do [ -f "$$f" ] || { echo "error: $$f is missing here: run make install in the unpacked release directory" >&2; exit 1; }; done
+# Which build replaces which: the rollback (INSTALL.md) needs to know what was there.
+	@old=$$(cat "$(P)/VERSION" 2>/dev/null || true); new=$$(cat VERSION); \
+	if [ -z "$$old" ]; then echo "installing atvm-watcher-service $$new (none installed in $(PREFIX) before)"; \
+	elif [ "$$old" = "$$new" ]; then echo "reinstalling atvm-watcher-service $$new (the same build)"; \
+	else echo "replacing atvm-watcher-service $$old → $$new"; fi
 	install -d -m 0755 "$(P)"
 	@for f in $(PROGRAMS); do $(PUT) 0755 "$$f" "$(P)/$$f" || exit 1; echo "installed $(PREFIX)/$$f (0755)"; done
 	@for f in $(DOCS); do $(PUT) 0644 "$$f" "$(P)/$$f" || exit 1; echo "installed $(PREFIX)/$$f (0644)"; done

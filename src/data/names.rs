@@ -144,6 +144,15 @@ impl fmt::Display for SubrunKey {
 }
 
 /// The files of a build directory (`<state-root>/<build>/`, README.md "State layout").
+/// This build's identity, as `--version`, the user agent and the webhook check say it: the
+/// crate's version and the commit it was built from (`make build` sets
+/// `ATVM_BUILD_VERSION`: `1.1.0+b8111cb`, `-dirty` for uncommitted changes), so that two
+/// builds never share a name; the crate's version alone for a bare `cargo build`.
+pub(crate) const VERSION: &str = match option_env!("ATVM_BUILD_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 pub(crate) const REQUEST: &str = "request.json";
 pub(crate) const STATE: &str = "state.json";
 pub(crate) const CANCELLED: &str = "cancelled.marker";

@@ -7,6 +7,7 @@
 //! Error texts never hold the webhook URL: they are scrubbed to scheme and host.
 
 use crate::data::caps::{BODY_HEAD, SHOWN_BODY};
+use crate::data::names::VERSION;
 use crate::heart::message::Message;
 use crate::heart::redact::{Redactor, redact_url};
 use serde::Serialize;
@@ -248,7 +249,7 @@ impl Poster {
             .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
             .max_redirects(0)
             .max_redirects_will_error(false)
-            .user_agent(concat!("atvm-run-watcher/", env!("CARGO_PKG_VERSION")))
+            .user_agent(format!("atvm-run-watcher/{VERSION}"))
             .tls_config(tls)
             .build();
         config.into()

@@ -10,8 +10,10 @@ set -euo pipefail
 
 tarball=$(readlink -f "${1:?usage: run.sh path/to/atvm-watcher-service-VERSION-x86_64.tar.gz}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
-name=atvm-watcher-service-$version
+crate_version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
+# The build's identity is in the tarball's name: the crate's version + the commit.
+name=$(basename "$tarball" -x86_64.tar.gz)
+version=${name#atvm-watcher-service-}
 prefix=/opt/atvm-watcher-service
 unit=atvm-run-watcher@.service
 work=$(mktemp -d)
@@ -41,6 +43,8 @@ check() {
 same() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "want: $2" "got:  $3"; fi; }
 # has DESC FILE PATTERN (grep -E)
 has() { if grep -Eq -- "$3" "$2"; then ok "$1"; else fail "$1" "no match for /$3/ in $2:" "$(head -c 3000 "$2")"; fi; }
+# has_text DESC FILE TEXT: FILE holds TEXT as it is (no pattern).
+has_text() { if grep -Fq -- "$3" "$2"; then ok "$1"; else fail "$1" "no '$3' in $2:" "$(head -c 3000 "$2")"; fi; }
 mode() { stat -c %a "$1"; }
 
 # --- A PATH with what the controller has (sh, make, coreutils) and nothing else ---------
@@ -87,7 +91,12 @@ check "SHA256SUMS verifies the unpacked files" sh -c 'cd "$1" && sha256sum -c --
 same "SHA256SUMS lists every other file" \
     "$(cd "$pkg" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort)" \
     "$(awk '{print $2}' "$pkg/SHA256SUMS" | LC_ALL=C sort)"
-same "VERSION is Cargo.toml's version" "$version" "$(cat "$pkg/VERSION")"
+same "VERSION is the tarball's version" "$version" "$(cat "$pkg/VERSION")"
+if [[ $version =~ ^${crate_version//./\\.}\+([0-9a-f]{7}|nogit)(-dirty)?$ ]]; then
+    ok "the version is Cargo.toml's $crate_version and the commit ($version)"
+else
+    fail "the version is Cargo.toml's $crate_version and the commit" "$version"
+fi
 same "the binary reports that version" "atvm-run-watcher $version" "$("$pkg/atvm-run-watcher" --version)"
 has "the binary is static" <(file "$pkg/atvm-run-watcher") 'statically linked|static-pie linked'
 check "INSTALL.md is the repository's" cmp -s "$pkg/INSTALL.md" "$repo/INSTALL.md"
@@ -109,7 +118,7 @@ printf '# VM inventory (test)\n| vm | os |\n' >"$work/vm-inventory.md"
 inv_out=$(make -s -C "$repo" dist INVENTORY="$work/vm-inventory.md" DIST_OUT="$work/inv-out" 2>&1 | tail -n1)
 same "make dist INVENTORY=...: last line is the tarball" "$work/inv-out/$name-x86_64.tar.gz" "$inv_out"
 if [ -f "$inv_out" ]; then
-    has "INVENTORY goes in as inventory/vm-inventory.md" <(tar tzf "$inv_out") "^$name/inventory/vm-inventory\.md\$"
+    has_text "INVENTORY goes in as inventory/vm-inventory.md" <(tar tzf "$inv_out") "$name/inventory/vm-inventory.md"
     same "the inventory's content is kept" "$(cat "$work/vm-inventory.md")" \
         "$(tar xzOf "$inv_out" "$name/inventory/vm-inventory.md")"
 fi
@@ -189,6 +198,11 @@ fi
 check "env file content kept (marker still there)" cmp -s "$work/env.edited" "$envf"
 same "env file mode still 0600" 600 "$(mode "$envf")"
 has "install says it kept the env file" "$work/install2.log" "kept the existing /etc/atvm-run-watcher.env"
+has_text "the first install says what it installs" "$work/install1.log" "installing atvm-watcher-service $version (none installed in $prefix before)"
+has_text "a reinstall says it is the same build" "$work/install2.log" "reinstalling atvm-watcher-service $version (the same build)"
+echo "1.0.0+b8111cb" >"$P/VERSION"
+run "$work/install3.log" controller make -C "$pkg" install DESTDIR="$root" || true
+has_text "an upgrade says what it replaces" "$work/install3.log" "replacing atvm-watcher-service 1.0.0+b8111cb → $version"
 same "state kept" '{"status":"COMPLETED"}' "$(cat "$root/var/lib/atvm-run-watcher/old-build/state.json")"
 same "state root mode back to 0750" 750 "$(mode "$root/var/lib/atvm-run-watcher")"
 replaced=("$root"/root/atvm-watcher-service.replaced-*)

@@ -167,7 +167,7 @@ pub(crate) fn webhook_check(host: &str) -> Message {
     Message {
         text: format!(
             "atvm-run-watcher {}: webhook check from {} (no run involved)",
-            env!("CARGO_PKG_VERSION"),
+            crate::data::names::VERSION,
             verbatim(host, HOST_CAP)
         ),
     }
