@@ -179,3 +179,44 @@ fn a_watch_reading_the_env_file_makes_starts_checks() {
     );
     assert_eq!(hook.received().len(), 0);
 }
+
+/// Issue 19, fault 15: systemd refuses an environment file holding a NUL byte ("Bad
+/// message": read_full_stream) and the instance never starts, so every reader here refuses
+/// it too, with one line naming the file and the line, exit 2, before anything starts.
+#[test]
+fn a_nul_byte_in_the_env_file_is_refused_as_systemd_does() {
+    let hook = FakeMattermost::start();
+    let mut sb = Sandbox::new("envnul");
+    let calls = sb.stub_systemctl();
+    let text = format!(
+        "# the operator's file\n{}MATTERMOST_ATVM_CHANNEL=qa\0\n",
+        sb.env_text(&hook.url())
+    );
+    let file = sb.env_file(&text);
+    sb.append_lines("n1", &completed_run(), Style::PLAIN);
+    let want = format!(
+        "environment file {}, line 4: holds a NUL byte",
+        file.display()
+    );
+    for args in [
+        &["check-webhook"][..],
+        &["start", "--build-name", "n1"],
+        &["--build-name", "n1"],
+    ] {
+        let out = sb.run(None, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(!err.contains(mattermost::HOOK_ID), "no secret: {err}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("configuration: ok"), "{args:?}: {stdout}");
+    }
+    assert!(
+        !calls.exists(),
+        "systemctl must not run: {:?}",
+        fs::read_to_string(&calls)
+    );
+    assert!(!sb.build_dir("n1").exists(), "nothing created");
+    assert_eq!(hook.received().len(), 0);
+}

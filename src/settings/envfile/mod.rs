@@ -19,7 +19,8 @@
 //! - the last assignment of a name wins.
 //!
 //! Parsing is pure and table-tested; [`EnvFile::read`] adds the file checks (a regular
-//! file, owned by root or the user running this, no group or other permission bits) and
+//! file, owned by root or the user running this, no group or other permission bits, no NUL
+//! byte: systemd refuses such a file as a whole) and
 //! [`EnvFile::webhook`] the Mattermost settings, with diagnostics an operator can act on.
 
 mod grammar;
@@ -84,6 +85,11 @@ impl EnvFile {
         }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::usage(format!("environment file {shown}: {e}")))?;
+        if let Some(line) = nul_line(&bytes) {
+            return Err(Error::usage(format!(
+                "environment file {shown}, line {line}: holds a NUL byte, which systemd refuses (\"Bad message\": the instance would not start); remove it"
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::usage(format!(
                 "environment file {shown} is not valid UTF-8 (systemd refuses such a file)"
@@ -167,6 +173,14 @@ impl EnvFile {
         )
         .overlaid_by(env)
     }
+}
+
+/// The line (1-based) of the first NUL byte in `bytes`, if there is one. systemd reads the
+/// file with `read_full_stream()`, which refuses a file with an embedded NUL (`-EBADMSG`,
+/// "Bad message"): the unit then fails to start.
+fn nul_line(bytes: &[u8]) -> Option<usize> {
+    let at = memchr::memchr(0, bytes)?;
+    Some(memchr::memchr_iter(b'\n', &bytes[..at]).count() + 1)
 }
 
 /// `start`'s reading: the file systemd will load, checked, with its Mattermost settings.
