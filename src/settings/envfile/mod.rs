@@ -33,7 +33,9 @@ use super::vars::{self, MATTERMOST_PREFIX};
 use crate::data::error::{Error, Result};
 use crate::heart::redact::Redactor;
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The webhook's variable, which the file must set.
@@ -57,14 +59,26 @@ pub(crate) struct EnvFile {
 impl EnvFile {
     /// Reads `path` with the checks `start` makes: it exists, is a regular file, is owned by
     /// root or by the user running this, and has no group or other permission bits (it
-    /// holds the webhook secret). Every problem is exit 2.
+    /// holds the webhook secret). Every problem is exit 2. The checks are made on the file
+    /// opened (`fstat`), and its content is read from that same descriptor: a file renamed
+    /// over the path meanwhile can be neither checked nor read in its place.
     pub fn read(path: &Path) -> Result<EnvFile> {
         let shown = path.display();
-        let meta = std::fs::metadata(path).map_err(|e| {
-            Error::usage(format!(
-                "environment file {shown}: {e} (install creates it from the example)"
-            ))
-        })?;
+        // Not blocking: a FIFO in its place is refused below, never waited on.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| {
+                let hint = match e.kind() {
+                    std::io::ErrorKind::NotFound => " (install creates it from the example)",
+                    _ => "",
+                };
+                Error::usage(format!("environment file {shown}: {e}{hint}"))
+            })?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::usage(format!("environment file {shown}: {e}")))?;
         if !meta.is_file() {
             return Err(Error::usage(format!(
                 "environment file {shown} is not a file"
@@ -83,7 +97,8 @@ impl EnvFile {
                 meta.uid()
             )));
         }
-        let bytes = std::fs::read(path)
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
             .map_err(|e| Error::usage(format!("environment file {shown}: {e}")))?;
         if let Some(line) = nul_line(&bytes) {
             return Err(Error::usage(format!(
