@@ -7,20 +7,50 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// A file of the state root, read safely whatever it has become: not through a symbolic
-/// link, never blocking (a FIFO), never more than `max` bytes (a link to /dev/zero, a huge
-/// file). Anything but a regular file of at most `max` bytes is `InvalidData`.
+/// Opens a file of the state root as every one is opened: not through a symbolic link,
+/// never blocking (a FIFO), and only a regular file. `opts` says how (read, write,
+/// create); anything but a regular file at `path` is `InvalidData`, saying what it is.
+pub(crate) fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
+    let bad = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not a regular file ({what})"),
+        )
+    };
+    let file = match opts
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        // O_NOFOLLOW's answer for a link; a directory opened for writing.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(bad("a symbolic link")),
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => return Err(bad("a directory")),
+        Err(e) => return Err(e),
+    };
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    use std::os::unix::fs::FileTypeExt;
+    Err(bad(if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    }))
+}
+
+/// A file of the state root, read safely whatever it has become (`open_regular`), never
+/// more than `max` bytes (a huge file). Anything but a regular file of at most `max` bytes
+/// is `InvalidData`.
 pub(crate) fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
+    let file = open_regular(path, OpenOptions::new().read(true))?;
     let meta = file.metadata()?;
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    if !meta.is_file() {
-        return Err(bad("not a regular file"));
-    }
     if meta.len() > max {
         return Err(bad("larger than a state file can be"));
     }
@@ -40,13 +70,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    // A leftover of this name is an earlier process's with this pid (killed meanwhile),
+    // whatever it has become: it goes, and a fresh file is made (never through a link).
+    let _ = fs::remove_file(&tmp);
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o640)
-            .open(&tmp)?;
+        let mut f = open_regular(
+            &tmp,
+            OpenOptions::new().write(true).create_new(true).mode(0o640),
+        )?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);

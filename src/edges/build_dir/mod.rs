@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 mod files;
 
+use files::open_regular;
 pub(crate) use files::{read_small, write_atomic};
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
@@ -117,6 +118,18 @@ pub(crate) fn build_dir_name(e: &fs::DirEntry) -> Option<BuildName> {
     e.file_type().is_ok_and(|t| t.is_dir()).then_some(name)
 }
 
+/// A lock file that cannot be opened: one that is not a regular file is exit 2, naming it
+/// and what to do; any other failure is an I/O error.
+fn lock_error(path: &Path, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::InvalidData {
+        return Error::usage(format!(
+            "{}: {e}; it is the build's lock, which only this program makes: remove it",
+            path.display()
+        ));
+    }
+    Error::io("opening", path, e)
+}
+
 pub(crate) struct BuildDir {
     pub dir: PathBuf,
     /// The JSON last written per sub-run key: only changed sub-run files are rewritten.
@@ -156,16 +169,20 @@ impl BuildDir {
             .map_err(|e| Error::io("creating", &self.dir, e))
     }
 
+    /// A lock file of the build, created if missing. Anything but a regular file there is
+    /// exit 2 naming it (`lock_error`): nobody could hold such a lock.
     fn open_lock(&self, name: &str) -> Result<File> {
         let p = self.path(name);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o640)
-            .open(&p)
-            .map_err(|e| Error::io("opening", &p, e))
+        open_regular(
+            &p,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o640),
+        )
+        .map_err(|e| lock_error(&p, e))
     }
 
     /// The single-instance lock, held until the returned file is dropped. `status` and
@@ -207,12 +224,21 @@ impl BuildDir {
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < YOUNG))
     }
 
-    /// Whether some watcher holds the build right now.
+    /// Whether some watcher holds the build right now; a `watcher.lock` that is not a
+    /// regular file (a FIFO, a link, a directory) is exit 2 naming it (nobody could hold
+    /// it, and no watcher can start).
+    pub fn watched(&self) -> Result<bool> {
+        let p = self.path(WATCHER_LOCK);
+        match open_regular(&p, OpenOptions::new().read(true)) {
+            Ok(f) => Ok(matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(lock_error(&p, e)),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// `watched`, where a lock nobody can hold is not watched (`status`).
     pub fn is_watched(&self) -> bool {
-        let Ok(f) = File::open(self.path(WATCHER_LOCK)) else {
-            return false;
-        };
-        matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
+        self.watched().unwrap_or(false)
     }
 
     /// Takes the state lock (waits for it); it is released when the file is dropped.
