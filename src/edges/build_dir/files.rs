@@ -69,7 +69,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = dir.join(temp_name(&name, std::process::id()));
     // A leftover of this name is an earlier process's with this pid (killed meanwhile),
     // whatever it has become: it goes, and a fresh file is made (never through a link).
     let _ = fs::remove_file(&tmp);
@@ -88,4 +88,42 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The temp file `write_atomic` writes `name`'s new content to, in the same directory:
+/// `.<name>.tmp<pid>`.
+pub(super) fn temp_name(name: &str, pid: u32) -> String {
+    format!(".{name}.tmp{pid}")
+}
+
+/// The file name and pid of a temp file named as `temp_name` names them.
+pub(super) fn parse_temp_name(file: &str) -> Option<(&str, u32)> {
+    let (name, pid) = file.strip_prefix('.')?.rsplit_once(".tmp")?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    Some((name, pid.parse().ok().filter(|_| digits)?))
+}
+
+/// Removes from `dir` the temp files `write_atomic` left there for one of `names` (a
+/// SIGKILL between the write and the rename): regular files only (a link is not followed,
+/// nor removed), named `.<name>.tmp<pid>` where the pid is no live process's, or this
+/// process's own (call it before this process writes there). Returns how many went.
+pub(crate) fn remove_stale_temps(dir: &Path, names: &[&str]) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some((name, pid)) = file.to_str().and_then(parse_temp_name) else {
+            continue;
+        };
+        // `file_type` does not follow links.
+        let regular = e.file_type().is_ok_and(|t| t.is_file());
+        let gone = pid == me || !crate::edges::sys::process_alive(pid);
+        if regular && gone && names.contains(&name) && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }

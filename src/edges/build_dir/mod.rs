@@ -215,6 +215,25 @@ impl BuildDir {
         }
     }
 
+    /// Removes the temp files of atomic writes that processes killed before their rename
+    /// left in the build directory and its sub-run directories (`files::remove_stale_temps`:
+    /// only that naming, only of processes that are gone, never through a link). A watcher
+    /// calls it once it holds the build, before it writes anything. Returns how many went.
+    pub fn remove_stale_temps(&self) -> usize {
+        let mut removed =
+            files::remove_stale_temps(&self.dir, &[STATE, REQUEST, CANCELLED, POSTED]);
+        let Ok(subruns) = fs::read_dir(self.path(SUBRUNS)) else {
+            return removed;
+        };
+        for e in subruns.flatten() {
+            // `file_type` does not follow links: a linked directory is not ours.
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                removed += files::remove_stale_temps(&e.path(), &[STATE, POSTED]);
+            }
+        }
+        removed
+    }
+
     /// Whether the build directory was made (or last changed) less than `YOUNG` ago: a
     /// watcher or `start` may be setting it up.
     pub fn is_young(&self) -> bool {

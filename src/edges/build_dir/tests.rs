@@ -116,3 +116,32 @@ fn only_regular_files_are_opened() {
     assert_eq!(e.to_string(), "not a regular file (a directory)");
     fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn temp_names_are_read_back() {
+    use files::{parse_temp_name, temp_name};
+    assert_eq!(temp_name("state.json", 42), ".state.json.tmp42");
+    assert_eq!(
+        parse_temp_name(".state.json.tmp42"),
+        Some(("state.json", 42))
+    );
+    assert_eq!(
+        parse_temp_name(".posted.marker.tmp4194304"),
+        Some(("posted.marker", 4194304))
+    );
+    for not in [
+        "state.json.tmp42",
+        ".state.json.tmp",
+        ".state.json.tmp4x",
+        ".state.json.tmp+4",
+        ".state.json.tmp99999999999",
+        ".state.json",
+        "..tmp1",
+    ] {
+        assert_eq!(
+            parse_temp_name(not).filter(|(n, _)| !n.is_empty()),
+            None,
+            "{not}"
+        );
+    }
+}
