@@ -171,6 +171,16 @@ impl Scanner {
         let end = memchr::memrchr2(b'\n', 0, &chunk[i..]).map_or(i, |r| i + r + 1);
         while i < end {
             if self.matcher.wants_every_line() {
+                if chunk[i] == 0 {
+                    // A run of NULs is no blank line either (a hole a copytruncate left in
+                    // the middle of a failure list would end the entry's title): skipped,
+                    // however long, at once.
+                    i += chunk[i..end]
+                        .iter()
+                        .position(|&b| b != 0)
+                        .unwrap_or(end - i);
+                    continue;
+                }
                 // Empty lines too: a blank line is part of a construct's shape (an assertion
                 // diff's error line follows one).
                 let nl = i + line_end(&chunk[i..end]).expect("region ends with a line end");

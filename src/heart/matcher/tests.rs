@@ -537,6 +537,35 @@ fn a_run_of_nuls_is_no_part_of_any_line() {
     }
 }
 
+/// The same inside a block where every line counts (a failure list): the NULs are no
+/// blank lines, which would end the entry's title (copytruncate in the middle of the list,
+/// with a writer that does not append).
+#[test]
+fn a_run_of_nuls_inside_a_failure_list_is_no_blank_line() {
+    let mut bytes = b"  Running:  a.cy.js  (1 of 1)\n  1 failing\n\n  1) suite\n".to_vec();
+    bytes.extend(vec![0u8; 3 * LINE_CAP]);
+    bytes.extend_from_slice(b"       fails:\n     Error: foo\n      at x (y.js:1:1)\n\n");
+    let failed = |evs: Vec<Event>| -> Vec<Event> {
+        evs.into_iter()
+            .filter(|e| matches!(e, Event::TestFailed { .. }))
+            .collect()
+    };
+    let want = vec![Event::TestFailed {
+        number: 1,
+        title: "suite › fails".into(),
+        error: Some("Error: foo".into()),
+    }];
+    assert_eq!(failed(scan(&bytes)), want);
+    for size in [1, 7, 4096, LINE_CAP + 3] {
+        let mut sizes = || size;
+        assert_eq!(
+            failed(scan_chunked(&bytes, &mut sizes)),
+            want,
+            "chunks of {size}"
+        );
+    }
+}
+
 #[test]
 fn a_secret_in_a_wrapped_spec_name_is_redacted_whole() {
     let url = "http://127.0.0.1:8065/custom/Zq81secretHookValueThatIsLong";
