@@ -15,5 +15,6 @@ mod fatal_errors;
 mod fixtures;
 mod fuzz_corpus;
 mod history;
+mod log_cuts;
 mod log_edges;
 mod watch;

@@ -60,15 +60,17 @@ impl Scanner {
         }
     }
 
-    /// Starts over at `offset` of a (new or truncated) file.
+    /// Goes on at `offset` of a new (or truncated) file.
     pub fn reset(&mut self, offset: u64) {
         self.resume_at(offset, offset);
     }
 
     /// Goes on at `offset` of a file whose last decision was made at `boundary` (what a
-    /// restart saved: `boundary()`).
+    /// restart saved: `boundary()`). A block that Cypress left open in the file before (a
+    /// summary table, a failure list: a rotation or copytruncate cut it) goes on in this
+    /// one; an unfinished line does not (the closed file's was finished as a line).
     pub fn resume_at(&mut self, offset: u64, boundary: u64) {
-        self.matcher.reset(boundary.min(offset));
+        self.matcher.new_file(boundary.min(offset));
         self.carry.clear();
         self.carry_cut = false;
         self.in_line = false;

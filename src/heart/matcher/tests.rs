@@ -566,6 +566,54 @@ fn a_run_of_nuls_inside_a_failure_list_is_no_blank_line() {
     }
 }
 
+/// A rotation or copytruncate in the middle of the summary table: the table goes on in the
+/// new file (read from its start) and its footer gives the run's result, with every row; a
+/// restart would read the new file again from its start, where the block now begins.
+#[test]
+fn a_summary_table_goes_on_in_a_new_file() {
+    let specs = [
+        Spec::passed("login.cy.js", 3),
+        Spec::failed("migrate/linux_vm.cy.js", 4, 1),
+        Spec::passed("migrate/windows_vm.cy.js", 2),
+    ];
+    let lines = cypress::run(&specs);
+    let finished = lines
+        .iter()
+        .position(|l| l.contains("(Run Finished)"))
+        .unwrap();
+    let cut = finished
+        + lines[finished..]
+            .iter()
+            .position(|l| l.contains("migrate/linux_vm.cy.js"))
+            .unwrap();
+    let (old, new) = (
+        cypress::render_plain(&lines[..cut]),
+        cypress::render_plain(&lines[cut..]),
+    );
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
+    let mut out = Vec::new();
+    s.feed(&old, &Bytes(&old), &mut out);
+    s.finish(&Bytes(&old), &mut out);
+    assert!(results(&out).is_empty());
+    s.reset(0);
+    s.feed(&new, &Bytes(&new), &mut out);
+    s.finish(&Bytes(&new), &mut out);
+    let r = results(&out);
+    assert_eq!(r.len(), 1, "{out:?}");
+    assert_eq!(r[0].status, Status::Failed);
+    assert_eq!(r[0].tests.map(|t| (t.total, t.failed)), Some((9, 1)));
+    let rows: Vec<&str> = r[0].specs.iter().map(|row| row.name.as_str()).collect();
+    assert_eq!(
+        rows,
+        [
+            "login.cy.js",
+            "migrate/linux_vm.cy.js",
+            "migrate/windows_vm.cy.js"
+        ]
+    );
+    assert_eq!(r[0].failed_specs, ["migrate/linux_vm.cy.js"]);
+}
+
 #[test]
 fn a_secret_in_a_wrapped_spec_name_is_redacted_whole() {
     let url = "http://127.0.0.1:8065/custom/Zq81secretHookValueThatIsLong";
