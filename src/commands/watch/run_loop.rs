@@ -3,9 +3,10 @@
 //! save) as its timeout. Nothing wakes it while nothing happens. A catch-up is read one
 //! slice (`READ_SLICE`) a turn, without sleeping in between: stop signals, the cancel
 //! marker and posts are looked at between slices, and the timeouts and the run's process
-//! only once the log is read to its end (what is still unread may hold the result). It only wires the parts
-//! together: the follower feeds bytes to `Core` (the pipeline, applied chunk by chunk so
-//! that nothing grows with the log), posts go through the outbox and the poster.
+//! only once the log is read to its end (what is still unread may hold the result). It
+//! only wires the parts together: the follower feeds bytes to `Core` (the pipeline, applied
+//! chunk by chunk so that nothing grows with the log), posts go through the outbox and the
+//! poster.
 //!
 //! Order of a post: decide (machine) → save state (post pending) → under the state lock:
 //! check `cancelled.marker`, send, on `ok` write `posted.marker`, save. A crash between
