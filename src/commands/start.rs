@@ -106,7 +106,7 @@ fn with_shell_tuning(raw: &WatchArgs, env: &Env) -> Result<WatchArgs> {
 /// unless a post is still pending; `Ok(true)` when the start is to deliver that post.
 fn startable(prepared: &Prepared) -> Result<bool> {
     let (bd, build) = (&prepared.dir, &prepared.cfg.build_name);
-    if bd.is_watched() {
+    if bd.watched()? {
         return Err(Error::Busy(format!(
             "build {build} is already being watched"
         )));

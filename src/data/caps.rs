@@ -77,6 +77,12 @@ pub(crate) const HISTORY_BUDGET: Duration = Duration::from_millis(200);
 pub(crate) const HISTORY_COMMAND_BUDGET: Duration = Duration::from_secs(10);
 /// Bytes read from the log at a time.
 pub(crate) const READ_CHUNK: usize = 256 * 1024;
+/// Bytes of the log a watch reads in one go before it looks at its stop signals, the
+/// cancel marker and its posts again: a catch-up over a huge log (a writer that seeked
+/// gigabytes ahead leaves a sparse hole of NULs) stays stoppable (a cancel is seen within a
+/// second, systemd's stop timeout is 90 s). A few milliseconds of the release build's
+/// scan (2-5 GB/s, README "Performance"), well under a second of the debug build's.
+pub(crate) const READ_SLICE: u64 = 16 << 20;
 
 // --- the network -------------------------------------------------------------------------
 

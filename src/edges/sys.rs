@@ -85,6 +85,20 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
     fields.get(19)?.parse().ok()
 }
 
+/// Whether a process `pid` exists (a zombie counts: it holds its pid): `kill(pid, 0)`
+/// succeeds, or fails for want of permission only.
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 checks for the process and sends nothing.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Watches the run's process (`--pid`).
 pub enum PidWatch {
     /// A pidfd: readable once the process has exited.
@@ -227,6 +241,20 @@ mod tests {
             matches!(PidWatch::new(me, st.map(|s| s + 1)), PidWatch::Gone),
             "pid reuse is detected"
         );
+    }
+
+    #[test]
+    fn a_live_process_is_told_from_a_gone_one() {
+        assert!(process_alive(std::process::id()));
+        assert!(process_alive(1));
+        let pid_max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(!process_alive(pid_max + 1));
+        assert!(!process_alive(0));
+        assert!(!process_alive(u32::MAX));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A sandbox with a stub systemctl (records its arguments) and an environment file.
@@ -931,4 +931,79 @@ fn a_brief_lock_probe_does_not_make_a_starting_watcher_exit_4() {
     let (code, out, _) = ops.run(&["status", "--build-name", "p", "--json"]);
     assert_eq!(code, 0);
     assert!(out.contains("\"watched\": false"), "{out}");
+}
+
+/// Runs the binary with `args` and waits for it at most 10 s (a command that blocks on a
+/// FIFO fails the test instead of hanging it): exit code, stdout, stderr.
+fn run_bounded(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let mut w = sb.spawn(None, args);
+    wait_until(
+        &format!("{args:?} to finish (a blocking open hangs it)"),
+        Duration::from_secs(10),
+        || !w.running(),
+    );
+    (w.code(), w.stdout(), w.stderr())
+}
+
+/// Issue 19, fault 19: `status` and `start` opened `watcher.lock` with a blocking open that
+/// follows links: a FIFO there (or a link to one) hung both for good. Every file of a build
+/// is now opened as the others are (O_NOFOLLOW, O_NONBLOCK, regular files only): `status`
+/// shows such a build as not watched, and `start` and a watch refuse it naming the file.
+#[test]
+fn a_lock_that_is_no_regular_file_never_hangs_status_or_start() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("fifo-lock", &hook.url());
+    let sb = &ops.sb;
+    // A live build no watcher holds (stopped with SIGTERM: state saved RUNNING).
+    let mut w = sb.watch(&hook, "fl", &[]);
+    sb.start_run("fl", 3);
+    w.signal(SIGTERM);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    let lock = sb.build_dir("fl").join("watcher.lock");
+    let elsewhere = sb.root.join("elsewhere.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&elsewhere)
+            .status()
+            .unwrap()
+            .success()
+    );
+    type Make = fn(&Path, &Path);
+    let kinds: [(&str, Make); 3] = [
+        ("a FIFO", |lock, _| {
+            assert!(Command::new("mkfifo").arg(lock).status().unwrap().success())
+        }),
+        ("a link to a FIFO", |lock, fifo| {
+            std::os::unix::fs::symlink(fifo, lock).unwrap()
+        }),
+        ("a directory", |lock, _| fs::create_dir(lock).unwrap()),
+    ];
+    for (what, make) in kinds {
+        match fs::symlink_metadata(&lock) {
+            Ok(m) if m.is_dir() => fs::remove_dir(&lock).unwrap(),
+            Ok(_) => fs::remove_file(&lock).unwrap(),
+            Err(_) => {}
+        }
+        make(&lock, &elsewhere);
+        let (code, out, err) = run_bounded(sb, &["status", "--json", "--build-name", "fl"]);
+        assert_eq!(code, 0, "{what}: {err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(json[0]["watched"], false, "{what}: {out}");
+        assert_eq!(json[0]["status"], "RUNNING", "{what}: {out}");
+        for args in [
+            &["start", "--build-name", "fl"][..],
+            &["--build-name", "fl"],
+        ] {
+            let (code, _, err) = run_bounded(sb, args);
+            assert_eq!(code, 2, "{what}: {args:?}: {err}");
+            assert!(
+                err.contains(&lock.display().to_string()) && err.contains("not a regular file"),
+                "{what}: {args:?}: {err}"
+            );
+            let told = err.lines().filter(|l| l.contains("watcher.lock")).count();
+            assert_eq!(told, 1, "{what}: said once, on one line: {err}");
+        }
+        assert!(ops.calls().is_empty(), "{what}: {:?}", ops.calls());
+    }
+    assert_eq!(hook.received().len(), 0);
 }

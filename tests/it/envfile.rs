@@ -6,7 +6,8 @@
 use crate::support::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A sandbox whose environment file (ATVM_WATCHER_ENV_FILE) holds `text`, mode 0600.
 fn with_env_file(name: &str, text: &str) -> (Sandbox, PathBuf) {
@@ -178,4 +179,118 @@ fn a_watch_reading_the_env_file_makes_starts_checks() {
         "{err}"
     );
     assert_eq!(hook.received().len(), 0);
+}
+
+/// Issue 19, fault 15: systemd refuses an environment file holding a NUL byte ("Bad
+/// message": read_full_stream) and the instance never starts, so every reader here refuses
+/// it too, with one line naming the file and the line, exit 2, before anything starts.
+#[test]
+fn a_nul_byte_in_the_env_file_is_refused_as_systemd_does() {
+    let hook = FakeMattermost::start();
+    let mut sb = Sandbox::new("envnul");
+    let calls = sb.stub_systemctl();
+    let text = format!(
+        "# the operator's file\n{}MATTERMOST_ATVM_CHANNEL=qa\0\n",
+        sb.env_text(&hook.url())
+    );
+    let file = sb.env_file(&text);
+    sb.append_lines("n1", &completed_run(), Style::PLAIN);
+    let want = format!(
+        "environment file {}, line 4: holds a NUL byte",
+        file.display()
+    );
+    for args in [
+        &["check-webhook"][..],
+        &["start", "--build-name", "n1"],
+        &["--build-name", "n1"],
+    ] {
+        let out = sb.run(None, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(!err.contains(mattermost::HOOK_ID), "no secret: {err}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("configuration: ok"), "{args:?}: {stdout}");
+    }
+    assert!(
+        !calls.exists(),
+        "systemctl must not run: {:?}",
+        fs::read_to_string(&calls)
+    );
+    assert!(!sb.build_dir("n1").exists(), "nothing created");
+    assert_eq!(hook.received().len(), 0);
+}
+
+/// Exchanges `a` and `b` (renameat2 RENAME_EXCHANGE) until `stop` is set; returns how many
+/// times.
+fn exchange_until(a: &Path, b: &Path, stop: &AtomicBool) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let (a, b) = (c(a), c(b));
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        // SAFETY: two valid C strings, relative to no directory fd (absolute paths).
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        n += 1;
+    }
+    n
+}
+
+/// Issue 19, fault 16: the mode and owner checked are those of the file whose content is
+/// read. The environment file's path keeps swapping between a 0600 file and a 0644 one with
+/// another webhook: the 0644 file's webhook must never be taken, whichever file each
+/// reading meets (before, the checks looked at one open and the content came from another).
+#[test]
+fn the_env_file_checked_is_the_one_read() {
+    let (sb, file) = with_env_file(
+        "envswap",
+        "MATTERMOST_ATVM_WEBHOOK=https://good.example.com/hooks/aaaaaaaaaaaa\n",
+    );
+    let loose = sb.root.join("loose.env");
+    fs::write(
+        &loose,
+        "MATTERMOST_ATVM_WEBHOOK=https://loose.example.com/hooks/bbbbbbbbbbbb\n",
+    )
+    .unwrap();
+    fs::set_permissions(&loose, fs::Permissions::from_mode(0o644)).unwrap();
+    /// Stops the swapper however the loop ends (a failed assertion included).
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    let (mut good, mut refused) = (0, 0);
+    let swaps = std::thread::scope(|s| {
+        let swapper = s.spawn(|| exchange_until(&file, &loose, &stop));
+        let guard = Stop(&stop);
+        for _ in 0..200 {
+            let out = sb.run(None, &["check-webhook"]);
+            let (code, stdout, err) = text(&out);
+            assert!(
+                !stdout.contains("loose.example.com"),
+                "the 0644 file's webhook was taken (exit {code}): {stdout}{err}"
+            );
+            match code {
+                0 => good += 1,
+                2 if err.contains("readable by group or others") => refused += 1,
+                _ => panic!("exit {code}: {stdout}{err}"),
+            }
+        }
+        drop(guard);
+        swapper.join().unwrap()
+    });
+    assert!(swaps > 0);
+    eprintln!("{good} read the 0600 file, {refused} refused the 0644 one, {swaps} swaps");
 }

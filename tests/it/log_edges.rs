@@ -535,3 +535,78 @@ fn restart_after_a_cut_failure_list_does_not_replay_later_markers() {
         ],
     );
 }
+
+/// A run's lines up to its summary table, and the rest (the table: COMPLETED).
+fn completed_run_halves() -> (Vec<String>, Vec<String>) {
+    let mut lines = completed_run();
+    let cut = lines
+        .iter()
+        .position(|l| l.contains("(Run Finished)"))
+        .unwrap();
+    let rest = lines.split_off(cut);
+    (lines, rest)
+}
+
+/// The writer seeks `hole` bytes ahead (a sparse hole of NULs), then writes `lines`.
+fn after_a_hole(sb: &Sandbox, build: &str, hole: u64, lines: &[String]) {
+    let log = OpenOptions::new().write(true).open(sb.log(build)).unwrap();
+    log.set_len(size(&sb.log(build)) + hole).unwrap();
+    sb.append_lines(build, lines, Style::PLAIN);
+}
+
+/// How long a stopped or cancelled watcher may take to exit: one slice of the catch-up
+/// and a save (the unit's stop timeout is 90 s).
+const PROMPTLY: Duration = Duration::from_secs(10);
+
+/// Issue 19, fault 17: a catch-up over a huge log was read to its end in one go: SIGTERM
+/// (systemctl stop, 90 s before systemd kills) waited for it, and the watcher told to stop
+/// still posted the result at the end. The log is read in bounded slices, with a look at
+/// the signals between them.
+#[test]
+fn sigterm_is_seen_during_a_long_catch_up() {
+    let sb = Sandbox::new("sparse-term");
+    let hook = FakeMattermost::start();
+    let (start, end) = completed_run_halves();
+    sb.append_lines("spt", &start, Style::PLAIN);
+    after_a_hole(&sb, "spt", 8 << 30, &end);
+    let mut w = sb.watch(&hook, "spt", &[]);
+    wait_until("the watch to start", WAIT, || {
+        w.stderr().contains("watching")
+    });
+    w.signal(SIGTERM);
+    let status = w.wait(PROMPTLY);
+    assert_eq!(status.code(), Some(0), "{}", w.stderr());
+    assert_eq!(hook.received().len(), 0, "told to stop, it posts nothing");
+    let st = sb.state("spt");
+    assert_eq!(st["status"], "RUNNING", "saved for a later start: {st}");
+    assert!(
+        saved_offset(&sb, "spt").unwrap() < size(&sb.log("spt")),
+        "stopped inside the hole"
+    );
+}
+
+/// The same with `cancel` (a watcher resumed over the hole): the cancel marker is looked
+/// at between the slices.
+#[test]
+fn cancel_is_seen_during_a_long_catch_up() {
+    let sb = Sandbox::new("sparse-cancel");
+    let hook = FakeMattermost::start();
+    let (start, end) = completed_run_halves();
+    let mut w = sb.watch(&hook, "spc", &[]);
+    sb.append_lines("spc", &start, Style::PLAIN);
+    wait_saved_offset(&sb, "spc", size(&sb.log("spc")));
+    w.signal(SIGTERM);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    after_a_hole(&sb, "spc", 8 << 30, &end);
+    let mut w = sb.watch(&hook, "spc", &[]);
+    wait_until("the watch to start", WAIT, || {
+        w.stderr().contains("watching")
+    });
+    let out = sb.run(None, &["cancel", "--build-name", "spc", "--no-stop"]);
+    let (code, _, err) = text(&out);
+    assert_eq!(code, 0, "{err}");
+    let status = w.wait(PROMPTLY);
+    assert_eq!(status.code(), Some(0), "{}", w.stderr());
+    assert_eq!(hook.received().len(), 0, "cancelled, it posts nothing");
+    assert_eq!(sb.state("spc")["status"], "CANCELLED");
+}

@@ -16,6 +16,7 @@ mod fixtures;
 mod fuzz_corpus;
 mod history;
 mod known_issues;
+mod log_cuts;
 mod log_edges;
 mod triage;
 mod watch;

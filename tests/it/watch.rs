@@ -827,3 +827,72 @@ fn custom_rules_file_changes_the_markers() {
     assert_eq!(w.code(), 0);
     assert_eq!(sb.state("cr")["status"], "TERMINATED");
 }
+
+/// Issue 19, fault 20: a SIGKILL between an atomic write's temp file and its rename left
+/// `.state.json.tmp<pid>` behind for good. A watcher removes, when it starts, the temp
+/// files of its own naming whose process is gone, in the build directory and its sub-run
+/// directories; nothing else (another name, a live process's, a link, a directory).
+#[test]
+fn stale_temp_files_are_removed_at_start() {
+    let sb = Sandbox::new("stale-tmp");
+    let hook = FakeMattermost::start();
+    let dir = sb.build_dir("tp");
+    let sub = dir.join("subruns").join("01-linux");
+    fs::create_dir_all(&sub).unwrap();
+    // No process has a pid above pid_max.
+    let pid_max: u64 = fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let dead = pid_max + 7;
+    let live = std::process::id();
+    let outside = sb.root.join("outside");
+    fs::write(&outside, "keep").unwrap();
+    let stale = [
+        dir.join(format!(".state.json.tmp{dead}")),
+        dir.join(format!(".request.json.tmp{dead}")),
+        dir.join(format!(".cancelled.marker.tmp{}", dead + 1)),
+        sub.join(format!(".state.json.tmp{dead}")),
+        sub.join(format!(".posted.marker.tmp{dead}")),
+    ];
+    let kept = [
+        dir.join(format!(".state.json.tmp{live}")),
+        dir.join(format!("state.json.tmp{dead}")),
+        dir.join(format!(".state.json.tmp{dead}x")),
+        dir.join(".state.json.tmp"),
+        dir.join(format!(".notes.txt.tmp{dead}")),
+        dir.join(format!(".state.json.corrupt-x.tmp{dead}")),
+    ];
+    for p in stale.iter().chain(&kept) {
+        fs::write(p, "{\"half\": ").unwrap();
+    }
+    let link = dir.join(format!(".posted.marker.tmp{}", dead + 2));
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let a_dir = dir.join(format!(".state.json.tmp{}", dead + 3));
+    fs::create_dir(&a_dir).unwrap();
+
+    sb.append_lines("tp", &completed_run(), Style::PLAIN);
+    let mut w = sb.watch(&hook, "tp", &[]);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    assert_eq!(posts_of(&hook), 1);
+    for p in &stale {
+        assert!(!p.exists(), "stale, removed: {}", p.display());
+    }
+    for p in &kept {
+        assert!(
+            p.exists(),
+            "not of the naming, or live: kept: {}",
+            p.display()
+        );
+    }
+    assert!(fs::symlink_metadata(&link).is_ok(), "a link is kept");
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "keep");
+    assert!(a_dir.is_dir(), "a directory is kept");
+    assert!(
+        w.stderr()
+            .contains("removed 5 temporary files left by processes that are gone"),
+        "{}",
+        w.stderr()
+    );
+}

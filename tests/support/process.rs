@@ -20,3 +20,21 @@ pub fn proc_state(pid: u32) -> Option<char> {
         .chars()
         .next()
 }
+
+/// Where process `pid` is in its open file `path` (the `pos:` of /proc/<pid>/fdinfo), if
+/// it holds the file open.
+pub fn read_offset(pid: u32, path: &std::path::Path) -> Option<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    fds.flatten().find_map(|e| {
+        if std::fs::read_link(e.path()).ok()? != path {
+            return None;
+        }
+        let fd = e.file_name();
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.to_str()?)).ok()?;
+        info.lines()
+            .find_map(|l| l.strip_prefix("pos:"))?
+            .trim()
+            .parse()
+            .ok()
+    })
+}

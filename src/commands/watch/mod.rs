@@ -65,6 +65,13 @@ pub(crate) fn run(raw: &WatchArgs, env: &Env) -> Result<Outcome> {
     let mut bd = prepared.dir;
     bd.create()?;
     let _lock = bd.lock_instance()?;
+    let removed = bd.remove_stale_temps();
+    if removed > 0 {
+        info!(
+            "{}: removed {removed} temporary files left by processes that are gone (killed during a write)",
+            prepared.cfg.build_name
+        );
+    }
     let cfg = prepared.cfg;
     if prepared.stored.as_ref() != Some(&cfg.request) {
         bd.write_request(&cfg.request)?;

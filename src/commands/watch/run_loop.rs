@@ -1,8 +1,12 @@
 //! The watch loop: one thread blocking in `poll(2)` on the inotify fd, the signal pipe and
 //! the run's pidfd, with the nearest deadline (start/hung timeout, next retry, deferred
-//! save) as its timeout. Nothing wakes it while nothing happens. It only wires the parts
-//! together: the follower feeds bytes to `Core` (the pipeline, applied chunk by chunk so
-//! that nothing grows with the log), posts go through the outbox and the poster.
+//! save) as its timeout. Nothing wakes it while nothing happens. A catch-up is read one
+//! slice (`READ_SLICE`) a turn, without sleeping in between: stop signals, the cancel
+//! marker and posts are looked at between slices, and the timeouts and the run's process
+//! only once the log is read to its end (what is still unread may hold the result). It
+//! only wires the parts together: the follower feeds bytes to `Core` (the pipeline, applied
+//! chunk by chunk so that nothing grows with the log), posts go through the outbox and the
+//! poster.
 //!
 //! Order of a post: decide (machine) → save state (post pending) → under the state lock:
 //! check `cancelled.marker`, send, on `ok` write `posted.marker`, save. A crash between
@@ -54,6 +58,8 @@ pub(crate) struct Watcher {
     pub(super) host: String,
     pub(super) last_save: Instant,
     pub(super) cancelled: bool,
+    /// The log holds more than the last slice read: the next turn reads on at once.
+    pub(super) behind: bool,
     /// The state on disk has ended (see `apply_cancel_marker`).
     pub(super) saved_finished: bool,
     /// The state loaded differs from state.json (a posted marker recorded, say).
@@ -135,6 +141,7 @@ impl Watcher {
             host: sys::hostname(),
             last_save: Instant::now(),
             cancelled: false,
+            behind: false,
             saved_finished: finished,
             stale,
             triages: HashMap::new(),
@@ -205,17 +212,22 @@ impl Watcher {
         if wake.log && !self.state().finished() {
             self.follow()?;
         }
-        let pid_gone = self.pid.as_ref().is_some_and(|p| pid_ready || p.exited());
-        if !self.state().finished() && pid_gone {
-            self.pid = None;
-            self.pid_gone()?;
+        if !self.behind {
+            // What is still unread may hold the result: time and the run's process count
+            // only once the log is read to its end.
+            let pid_gone = self.pid.as_ref().is_some_and(|p| pid_ready || p.exited());
+            if !self.state().finished() && pid_gone && self.pid_gone()? {
+                self.pid = None;
+            }
+            let step = self.core.pipeline.tick(SystemTime::now());
+            self.core.apply(step);
         }
-        let step = self.core.pipeline.tick(SystemTime::now());
-        self.core.apply(step);
         if self.state().finished() {
             self.note_position();
             self.follower.stop_following();
             self.pid = None;
+            // Nothing more is read: the loop sleeps until its next post or retry.
+            self.behind = false;
         }
         if self.core.effects.urgent
             || (self.core.effects.dirty && self.last_save.elapsed() >= SAVE_EVERY)
@@ -262,6 +274,7 @@ impl Watcher {
     }
 
     /// Blocks in `poll(2)` until something happens or the next deadline; says what woke it.
+    /// Behind in the log, it only looks (a zero timeout) and wakes for everything.
     fn sleep(&mut self) -> Result<(Wake, bool)> {
         let mut fds = vec![self.signals.fd()];
         let ino = self.follower.fd();
@@ -272,13 +285,19 @@ impl Watcher {
         if let Some(fd) = pidfd {
             fds.push(fd);
         }
-        let ready = sys::poll_readable(&fds, self.timeout())
-            .map_err(|e| Error::other(format!("poll: {e}")))?;
+        let timeout = if self.behind {
+            Some(Duration::ZERO)
+        } else {
+            self.timeout()
+        };
+        let ready =
+            sys::poll_readable(&fds, timeout).map_err(|e| Error::other(format!("poll: {e}")))?;
         let wake = match ino {
             Some(_) if ready[1] => self.follower.wakes(),
             Some(_) => Wake::default(),
             None => Wake::ALL,
         };
+        let wake = if self.behind { Wake::ALL } else { wake };
         Ok((wake, pidfd.is_some() && ready[fds.len() - 1]))
     }
 
@@ -363,20 +382,27 @@ impl Watcher {
         }
     }
 
-    /// Reads what the log holds now; then what it rests on (a fatal error waits for its
-    /// grace).
-    fn follow(&mut self) -> Result<()> {
-        self.follower
+    /// Reads what the log holds now, or one slice of it (`behind` then); once it is read
+    /// to its end, what it rests on (a fatal error waits for its grace). Returns whether
+    /// it is read to its end.
+    fn follow(&mut self) -> Result<bool> {
+        let at_end = self
+            .follower
             .step(&mut self.core)
             .map_err(|e| Error::other(format!("reading {}: {e}", self.cfg.log_file.display())))?;
-        if let Some(log) = self.follower.log() {
+        self.behind = !at_end;
+        if at_end && let Some(log) = self.follower.log() {
             self.core.pipeline.at_rest(log);
         }
-        Ok(())
+        Ok(at_end)
     }
 
-    /// `--pid` exited: read what is left of the log, then decide.
-    fn pid_gone(&mut self) -> Result<()> {
+    /// `--pid` exited: read what is left of the log, then decide. `false` while the log
+    /// is not read to its end yet (a slice was read; the next turns go on).
+    fn pid_gone(&mut self) -> Result<bool> {
+        if !self.follow()? {
+            return Ok(false);
+        }
         info!(
             "{}: the run's process {} exited",
             self.cfg.build_name,
@@ -394,6 +420,6 @@ impl Watcher {
                 .pid_exited(&Bytes(&[]), SystemTime::now()),
         };
         self.core.apply(step);
-        Ok(())
+        Ok(true)
     }
 }

@@ -22,61 +22,14 @@ use crate::heart::status_view::Peeked;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// A file of the state root, read safely whatever it has become: not through a symbolic
-/// link, never blocking (a FIFO), never more than `max` bytes (a link to /dev/zero, a huge
-/// file). Anything but a regular file of at most `max` bytes is `InvalidData`.
-pub(crate) fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = file.metadata()?;
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    if !meta.is_file() {
-        return Err(bad("not a regular file"));
-    }
-    if meta.len() > max {
-        return Err(bad("larger than a state file can be"));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(bad("larger than a state file can be"));
-    }
-    Ok(bytes)
-}
+mod files;
 
-/// Writes `bytes` to `path` atomically and durably.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o640)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
+use files::open_regular;
+pub(crate) use files::{read_small, write_atomic};
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value)
@@ -165,6 +118,18 @@ pub(crate) fn build_dir_name(e: &fs::DirEntry) -> Option<BuildName> {
     e.file_type().is_ok_and(|t| t.is_dir()).then_some(name)
 }
 
+/// A lock file that cannot be opened: one that is not a regular file is exit 2, naming it
+/// and what to do; any other failure is an I/O error.
+fn lock_error(path: &Path, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::InvalidData {
+        return Error::usage(format!(
+            "{}: {e}; it is the build's lock, which only this program makes: remove it",
+            path.display()
+        ));
+    }
+    Error::io("opening", path, e)
+}
+
 pub(crate) struct BuildDir {
     pub dir: PathBuf,
     /// The JSON last written per sub-run key: only changed sub-run files are rewritten.
@@ -204,16 +169,20 @@ impl BuildDir {
             .map_err(|e| Error::io("creating", &self.dir, e))
     }
 
+    /// A lock file of the build, created if missing. Anything but a regular file there is
+    /// exit 2 naming it (`lock_error`): nobody could hold such a lock.
     fn open_lock(&self, name: &str) -> Result<File> {
         let p = self.path(name);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o640)
-            .open(&p)
-            .map_err(|e| Error::io("opening", &p, e))
+        open_regular(
+            &p,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o640),
+        )
+        .map_err(|e| lock_error(&p, e))
     }
 
     /// The single-instance lock, held until the returned file is dropped. `status` and
@@ -246,6 +215,25 @@ impl BuildDir {
         }
     }
 
+    /// Removes the temp files of atomic writes that processes killed before their rename
+    /// left in the build directory and its sub-run directories (`files::remove_stale_temps`:
+    /// only that naming, only of processes that are gone, never through a link). A watcher
+    /// calls it once it holds the build, before it writes anything. Returns how many went.
+    pub fn remove_stale_temps(&self) -> usize {
+        let mut removed =
+            files::remove_stale_temps(&self.dir, &[STATE, REQUEST, CANCELLED, POSTED]);
+        let Ok(subruns) = fs::read_dir(self.path(SUBRUNS)) else {
+            return removed;
+        };
+        for e in subruns.flatten() {
+            // `file_type` does not follow links: a linked directory is not ours.
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                removed += files::remove_stale_temps(&e.path(), &[STATE, POSTED]);
+            }
+        }
+        removed
+    }
+
     /// Whether the build directory was made (or last changed) less than `YOUNG` ago: a
     /// watcher or `start` may be setting it up.
     pub fn is_young(&self) -> bool {
@@ -255,12 +243,21 @@ impl BuildDir {
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < YOUNG))
     }
 
-    /// Whether some watcher holds the build right now.
+    /// Whether some watcher holds the build right now; a `watcher.lock` that is not a
+    /// regular file (a FIFO, a link, a directory) is exit 2 naming it (nobody could hold
+    /// it, and no watcher can start).
+    pub fn watched(&self) -> Result<bool> {
+        let p = self.path(WATCHER_LOCK);
+        match open_regular(&p, OpenOptions::new().read(true)) {
+            Ok(f) => Ok(matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(lock_error(&p, e)),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// `watched`, where a lock nobody can hold is not watched (`status`).
     pub fn is_watched(&self) -> bool {
-        let Ok(f) = File::open(self.path(WATCHER_LOCK)) else {
-            return false;
-        };
-        matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
+        self.watched().unwrap_or(false)
     }
 
     /// Takes the state lock (waits for it); it is released when the file is dropped.

@@ -19,7 +19,7 @@
 mod watches;
 
 use crate::data::build_state::LogPosition;
-use crate::data::caps::READ_CHUNK;
+use crate::data::caps::{READ_CHUNK, READ_SLICE};
 use crate::heart::follow_rules::{Action, FileId, Held, PathNow, decide};
 use crate::heart::machine::Step;
 use crate::heart::matcher::{Event, Lookback};
@@ -42,9 +42,9 @@ pub(crate) trait Sink {
     /// modification.
     fn opened(&mut self, from: u64, boundary: u64, mtime: SystemTime);
     fn bytes(&mut self, chunk: &[u8], log: &File);
-    /// The held file grew and was read to its end; `mtime` is its last modification after
-    /// the bytes were read (when it grew, not when it was read: a restart reads some bytes
-    /// again).
+    /// The held file grew and was read to its end, or one slice of it (`READ_SLICE`);
+    /// `mtime` is its last modification after the bytes were read (when it grew, not when
+    /// it was read: a restart reads some bytes again).
     fn grew(&mut self, mtime: SystemTime, log: &File);
     /// The held file was truncated: it is read again from 0.
     fn truncated(&mut self);
@@ -188,10 +188,11 @@ impl Follower {
     }
 
     /// Does everything there is to do now: open, read, follow truncation and rotation,
-    /// until there is nothing more to read.
-    pub fn step(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+    /// until there is nothing more to read (`true`), or until one slice (`READ_SLICE`) was
+    /// read and more is there (`false`: the caller looks at its signals, then calls again).
+    pub fn step(&mut self, sink: &mut dyn Sink) -> io::Result<bool> {
         if !self.following {
-            return Ok(());
+            return Ok(true);
         }
         self.fall_back_if_symlinked();
         self.arm_dir();
@@ -205,7 +206,7 @@ impl Follower {
                 None => None,
             };
             match decide(held, self.stat_path(), self.resume) {
-                Action::Wait => return Ok(()),
+                Action::Wait => return Ok(true),
                 Action::Open { from } => {
                     let mut file = match File::open(&self.path) {
                         Ok(f) => f,
@@ -239,7 +240,11 @@ impl Follower {
                     self.arm_file();
                     sink.opened(from, boundary, m.modified().unwrap_or(SystemTime::now()));
                 }
-                Action::Read => self.read_to_end(sink)?,
+                Action::Read => {
+                    if !self.read_slice(sink)? {
+                        return Ok(false);
+                    }
+                }
                 Action::Truncated => {
                     if let Some(o) = self.open.as_mut() {
                         o.file.seek(SeekFrom::Start(0))?;
@@ -248,7 +253,9 @@ impl Follower {
                     sink.truncated();
                 }
                 Action::Rotated | Action::Gone => {
-                    self.read_to_end(sink)?;
+                    if !self.read_slice(sink)? {
+                        return Ok(false);
+                    }
                     if let Some(o) = self.open.take() {
                         sink.closed(&o.file);
                     }
@@ -256,7 +263,7 @@ impl Follower {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// `from`, the saved position of a file with the same device and inode, if the file
@@ -300,28 +307,32 @@ impl Follower {
         })
     }
 
-    fn read_to_end(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+    /// Reads the held file to its end (`true`), or `READ_SLICE` bytes of it when more is
+    /// there (`false`).
+    fn read_slice(&mut self, sink: &mut dyn Sink) -> io::Result<bool> {
         let Some(o) = self.open.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
-        let mut grew = false;
-        loop {
+        let mut read = 0u64;
+        let at_end = loop {
+            if read >= READ_SLICE {
+                break false;
+            }
             match o.file.read(&mut self.buf) {
-                Ok(0) => {
-                    if grew {
-                        sink.grew(o.file.metadata()?.modified()?, &o.file);
-                    }
-                    return Ok(());
-                }
+                Ok(0) => break true,
                 Ok(n) => {
                     o.pos += n as u64;
-                    grew = true;
+                    read += n as u64;
                     sink.bytes(&self.buf[..n], &o.file);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+        };
+        if read > 0 {
+            sink.grew(o.file.metadata()?.modified()?, &o.file);
         }
+        Ok(at_end)
     }
 }
 

@@ -186,13 +186,19 @@ impl LineMatcher {
         [table, self.spec.since()].into_iter().flatten().min()
     }
 
-    /// A new file, or the same one from another offset: nothing is open; the last
-    /// decision was made at `boundary`.
-    pub fn reset(&mut self, boundary: u64) {
-        self.summary = None;
-        self.spec = SpecOutput::default();
-        self.boundary = boundary;
-        self.tail.reset(boundary);
+    /// The log goes on in a new file (rotated, truncated by a copytruncate; or the first
+    /// one, opened where a restart resumes), read from `at`, where the last decision is
+    /// taken to be. A block left open (the summary table, a failure list) goes on in it:
+    /// Cypress wrote on, the cut is logrotate's. What the old file held before `at` cannot
+    /// be read back from the new one: the lines looked back at start at `at`, and so does
+    /// a restart's reading of the open block.
+    pub fn new_file(&mut self, at: u64) {
+        if let Some(sum) = self.summary.as_mut() {
+            sum.start = at;
+        }
+        self.spec.moved_to(at);
+        self.boundary = at;
+        self.tail.reset(at);
     }
 
     /// Where the last line that decided something about the run begins.

@@ -60,15 +60,17 @@ impl Scanner {
         }
     }
 
-    /// Starts over at `offset` of a (new or truncated) file.
+    /// Goes on at `offset` of a new (or truncated) file.
     pub fn reset(&mut self, offset: u64) {
         self.resume_at(offset, offset);
     }
 
     /// Goes on at `offset` of a file whose last decision was made at `boundary` (what a
-    /// restart saved: `boundary()`).
+    /// restart saved: `boundary()`). A block that Cypress left open in the file before (a
+    /// summary table, a failure list: a rotation or copytruncate cut it) goes on in this
+    /// one; an unfinished line does not (the closed file's was finished as a line).
     pub fn resume_at(&mut self, offset: u64, boundary: u64) {
-        self.matcher.reset(boundary.min(offset));
+        self.matcher.new_file(boundary.min(offset));
         self.carry.clear();
         self.carry_cut = false;
         self.in_line = false;
@@ -171,6 +173,16 @@ impl Scanner {
         let end = memchr::memrchr2(b'\n', 0, &chunk[i..]).map_or(i, |r| i + r + 1);
         while i < end {
             if self.matcher.wants_every_line() {
+                if chunk[i] == 0 {
+                    // A run of NULs is no blank line either (a hole a copytruncate left in
+                    // the middle of a failure list would end the entry's title): skipped,
+                    // however long, at once.
+                    i += chunk[i..end]
+                        .iter()
+                        .position(|&b| b != 0)
+                        .unwrap_or(end - i);
+                    continue;
+                }
                 // Empty lines too: a blank line is part of a construct's shape (an assertion
                 // diff's error line follows one).
                 let nl = i + line_end(&chunk[i..end]).expect("region ends with a line end");

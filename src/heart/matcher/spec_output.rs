@@ -234,6 +234,14 @@ impl SpecOutput {
         self.open(Mode::Wrapped { index, total }, offset);
     }
 
+    /// The log goes on in a new file, from `at`: what is open goes on there (a restart
+    /// reads it again from `at`).
+    pub fn moved_to(&mut self, at: u64) {
+        if self.since.is_some() {
+            self.since = Some(at);
+        }
+    }
+
     fn open(&mut self, mode: Mode, offset: u64) {
         self.mode = mode;
         self.since = Some(offset);

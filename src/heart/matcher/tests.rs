@@ -537,6 +537,83 @@ fn a_run_of_nuls_is_no_part_of_any_line() {
     }
 }
 
+/// The same inside a block where every line counts (a failure list): the NULs are no
+/// blank lines, which would end the entry's title (copytruncate in the middle of the list,
+/// with a writer that does not append).
+#[test]
+fn a_run_of_nuls_inside_a_failure_list_is_no_blank_line() {
+    let mut bytes = b"  Running:  a.cy.js  (1 of 1)\n  1 failing\n\n  1) suite\n".to_vec();
+    bytes.extend(vec![0u8; 3 * LINE_CAP]);
+    bytes.extend_from_slice(b"       fails:\n     Error: foo\n      at x (y.js:1:1)\n\n");
+    let failed = |evs: Vec<Event>| -> Vec<Event> {
+        evs.into_iter()
+            .filter(|e| matches!(e, Event::TestFailed { .. }))
+            .collect()
+    };
+    let want = vec![Event::TestFailed {
+        number: 1,
+        title: "suite › fails".into(),
+        error: Some("Error: foo".into()),
+    }];
+    assert_eq!(failed(scan(&bytes)), want);
+    for size in [1, 7, 4096, LINE_CAP + 3] {
+        let mut sizes = || size;
+        assert_eq!(
+            failed(scan_chunked(&bytes, &mut sizes)),
+            want,
+            "chunks of {size}"
+        );
+    }
+}
+
+/// A rotation or copytruncate in the middle of the summary table: the table goes on in the
+/// new file (read from its start) and its footer gives the run's result, with every row; a
+/// restart would read the new file again from its start, where the block now begins.
+#[test]
+fn a_summary_table_goes_on_in_a_new_file() {
+    let specs = [
+        Spec::passed("login.cy.js", 3),
+        Spec::failed("migrate/linux_vm.cy.js", 4, 1),
+        Spec::passed("migrate/windows_vm.cy.js", 2),
+    ];
+    let lines = cypress::run(&specs);
+    let finished = lines
+        .iter()
+        .position(|l| l.contains("(Run Finished)"))
+        .unwrap();
+    let cut = finished
+        + lines[finished..]
+            .iter()
+            .position(|l| l.contains("migrate/linux_vm.cy.js"))
+            .unwrap();
+    let (old, new) = (
+        cypress::render_plain(&lines[..cut]),
+        cypress::render_plain(&lines[cut..]),
+    );
+    let mut s = Scanner::new(&Rules::default(), Redactor::default());
+    let mut out = Vec::new();
+    s.feed(&old, &Bytes(&old), &mut out);
+    s.finish(&Bytes(&old), &mut out);
+    assert!(results(&out).is_empty());
+    s.reset(0);
+    s.feed(&new, &Bytes(&new), &mut out);
+    s.finish(&Bytes(&new), &mut out);
+    let r = results(&out);
+    assert_eq!(r.len(), 1, "{out:?}");
+    assert_eq!(r[0].status, Status::Failed);
+    assert_eq!(r[0].tests.map(|t| (t.total, t.failed)), Some((9, 1)));
+    let rows: Vec<&str> = r[0].specs.iter().map(|row| row.name.as_str()).collect();
+    assert_eq!(
+        rows,
+        [
+            "login.cy.js",
+            "migrate/linux_vm.cy.js",
+            "migrate/windows_vm.cy.js"
+        ]
+    );
+    assert_eq!(r[0].failed_specs, ["migrate/linux_vm.cy.js"]);
+}
+
 #[test]
 fn a_secret_in_a_wrapped_spec_name_is_redacted_whole() {
     let url = "http://127.0.0.1:8065/custom/Zq81secretHookValueThatIsLong";

@@ -19,7 +19,8 @@
 //! - the last assignment of a name wins.
 //!
 //! Parsing is pure and table-tested; [`EnvFile::read`] adds the file checks (a regular
-//! file, owned by root or the user running this, no group or other permission bits) and
+//! file, owned by root or the user running this, no group or other permission bits, no NUL
+//! byte: systemd refuses such a file as a whole) and
 //! [`EnvFile::webhook`] the Mattermost settings, with diagnostics an operator can act on.
 
 mod grammar;
@@ -32,7 +33,9 @@ use super::vars::{self, MATTERMOST_PREFIX};
 use crate::data::error::{Error, Result};
 use crate::heart::redact::Redactor;
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The webhook's variable, which the file must set.
@@ -56,14 +59,26 @@ pub(crate) struct EnvFile {
 impl EnvFile {
     /// Reads `path` with the checks `start` makes: it exists, is a regular file, is owned by
     /// root or by the user running this, and has no group or other permission bits (it
-    /// holds the webhook secret). Every problem is exit 2.
+    /// holds the webhook secret). Every problem is exit 2. The checks are made on the file
+    /// opened (`fstat`), and its content is read from that same descriptor: a file renamed
+    /// over the path meanwhile can be neither checked nor read in its place.
     pub fn read(path: &Path) -> Result<EnvFile> {
         let shown = path.display();
-        let meta = std::fs::metadata(path).map_err(|e| {
-            Error::usage(format!(
-                "environment file {shown}: {e} (install creates it from the example)"
-            ))
-        })?;
+        // Not blocking: a FIFO in its place is refused below, never waited on.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| {
+                let hint = match e.kind() {
+                    std::io::ErrorKind::NotFound => " (install creates it from the example)",
+                    _ => "",
+                };
+                Error::usage(format!("environment file {shown}: {e}{hint}"))
+            })?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::usage(format!("environment file {shown}: {e}")))?;
         if !meta.is_file() {
             return Err(Error::usage(format!(
                 "environment file {shown} is not a file"
@@ -82,8 +97,14 @@ impl EnvFile {
                 meta.uid()
             )));
         }
-        let bytes = std::fs::read(path)
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
             .map_err(|e| Error::usage(format!("environment file {shown}: {e}")))?;
+        if let Some(line) = nul_line(&bytes) {
+            return Err(Error::usage(format!(
+                "environment file {shown}, line {line}: holds a NUL byte, which systemd refuses (\"Bad message\": the instance would not start); remove it"
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::usage(format!(
                 "environment file {shown} is not valid UTF-8 (systemd refuses such a file)"
@@ -167,6 +188,14 @@ impl EnvFile {
         )
         .overlaid_by(env)
     }
+}
+
+/// The line (1-based) of the first NUL byte in `bytes`, if there is one. systemd reads the
+/// file with `read_full_stream()`, which refuses a file with an embedded NUL (`-EBADMSG`,
+/// "Bad message"): the unit then fails to start.
+fn nul_line(bytes: &[u8]) -> Option<usize> {
+    let at = memchr::memchr(0, bytes)?;
+    Some(memchr::memchr_iter(b'\n', &bytes[..at]).count() + 1)
 }
 
 /// `start`'s reading: the file systemd will load, checked, with its Mattermost settings.

@@ -261,3 +261,11 @@ fn the_environment_wins_over_the_file() {
         "only the Mattermost settings"
     );
 }
+
+#[test]
+fn a_nul_byte_is_found_with_its_line() {
+    assert_eq!(nul_line(b"A=x\nB=y\n"), None);
+    assert_eq!(nul_line(b"\0A=x"), Some(1));
+    assert_eq!(nul_line(b"A=x\nB=\0y\nC=z\0"), Some(2));
+    assert_eq!(nul_line(b"A=x\n\n\n\0"), Some(4));
+}
