@@ -59,6 +59,9 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     let retry_post = startable(&prepared)?;
     let (bd, build) = (&prepared.dir, &prepared.cfg.build_name);
     let unit = unit_name(build);
+    if let Some(line) = watch::log_not_there(&prepared.cfg) {
+        out::line(format_args!("{line}"))?;
+    }
     if raw.dry_run {
         return show_start(&prepared, env, retry_post);
     }

@@ -75,6 +75,10 @@ pub(crate) const MAX_BUILDS: usize = 200;
 pub(crate) const HISTORY_BUDGET: Duration = Duration::from_millis(200);
 /// The most `history --spec` may take for the same look: an operator waits, a post does not.
 pub(crate) const HISTORY_COMMAND_BUDGET: Duration = Duration::from_secs(10);
+/// Entries of the log directory looked at for logs named like a build's (a typo), and how
+/// many of those are named.
+pub(crate) const LOG_DIR_SCAN: usize = 10_000;
+pub(crate) const SHOWN_SIMILAR_LOGS: usize = 3;
 /// Bytes read from the log at a time.
 pub(crate) const READ_CHUNK: usize = 256 * 1024;
 /// Bytes of the log a watch reads in one go before it looks at its stop signals, the

@@ -153,6 +153,39 @@ pub(crate) const VERSION: &str = match option_env!("ATVM_BUILD_VERSION") {
     None => env!("CARGO_PKG_VERSION"),
 };
 
+/// Whether a log named `other` (its stem, without `.log`) might be the one meant for build
+/// `build`: the same but for case and punctuation, or at most two characters apart. Used
+/// to name likely logs when a build's own is not there (a typo in a build name).
+pub(crate) fn resembles(build: &str, other: &str) -> bool {
+    if build == other {
+        return false;
+    }
+    let folded = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    folded(build) == folded(other) || within_two_edits(build.as_bytes(), other.as_bytes())
+}
+
+/// Levenshtein distance ≤ 2, on names of at most `BUILD_NAME_CAP` bytes (longer: no).
+fn within_two_edits(a: &[u8], b: &[u8]) -> bool {
+    if a.len().abs_diff(b.len()) > 2 || a.len().max(b.len()) > BUILD_NAME_CAP {
+        return false;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut row = vec![i + 1; b.len() + 1];
+        for (j, &y) in b.iter().enumerate() {
+            let swap = prev[j] + usize::from(x != y);
+            row[j + 1] = swap.min(prev[j + 1] + 1).min(row[j] + 1);
+        }
+        prev = row;
+    }
+    prev[b.len()] <= 2
+}
+
 pub(crate) const REQUEST: &str = "request.json";
 pub(crate) const STATE: &str = "state.json";
 pub(crate) const CANCELLED: &str = "cancelled.marker";
@@ -222,5 +255,26 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn names_that_resemble_a_build() {
+        #[rustfmt::skip]
+        let cases = [
+            ("nightly-42", "nightly-42", false),
+            ("nightly-42", "Nightly_42", true),
+            ("nightly-42", "nightly-43", true),
+            ("nightly-42", "nighly-42", true),
+            ("nightly-42", "nightly-4", true),
+            ("nightly-20261203", "nightly-20261130", false),
+            ("nightly-42", "weekly-42", false),
+            ("typo", "tpyo", true),
+            ("a", "xyz", false),
+        ];
+        for (build, other, want) in cases {
+            assert_eq!(resembles(build, other), want, "{build} ~ {other}");
+        }
+        let long = "x".repeat(BUILD_NAME_CAP + 1);
+        assert!(!resembles(&long, &format!("{long}y")), "past the cap: no");
     }
 }

@@ -10,6 +10,7 @@
 
 pub(crate) mod build_dir;
 pub(crate) mod follower;
+pub(crate) mod log_dir;
 pub(crate) mod logging;
 pub(crate) mod other_builds;
 pub(crate) mod stdout;

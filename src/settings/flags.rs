@@ -87,6 +87,7 @@ pub(crate) enum Command {
     /// Follow the build's log to its end and post the result (the default).
     Watch(WatchArgs),
     /// Validate, record the request and start the systemd instance for the build.
+    #[command(mut_arg("build_name", |a| a.required(true)))]
     Start(WatchArgs),
     /// Cancel a build: no post will follow; stops its systemd instance.
     Cancel(CancelArgs),

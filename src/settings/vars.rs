@@ -113,6 +113,13 @@ pub(crate) const SYSTEMCTL: Var = var(
     "The systemctl program (the tests use a stub)",
 );
 
+/// Set by systemd for every service it runs: a watch that has it runs as an instance.
+pub(crate) const INVOCATION_ID: Var = var(
+    "INVOCATION_ID",
+    None,
+    "Set by systemd for the processes of a unit",
+);
+
 // --- Mattermost --------------------------------------------------------------------------
 
 pub(crate) const WEBHOOK: Var = var(
@@ -214,6 +221,7 @@ pub(crate) const ALL: &[Var] = &[
     RETRY_WINDOW,
     RUST_LOG,
     JOURNAL_STREAM,
+    INVOCATION_ID,
     SSL_CERT_FILE,
 ];
 

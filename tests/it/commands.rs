@@ -1007,3 +1007,54 @@ fn a_lock_that_is_no_regular_file_never_hangs_status_or_start() {
     }
     assert_eq!(hook.received().len(), 0);
 }
+
+/// A typo in a build name shows at once (issue 19, item 13): `start` says the log is not
+/// there yet and names the logs called like it; an instance started by hand with
+/// `systemctl start atvm-run-watcher@typo` (no request.json) says so in its first lines.
+#[test]
+fn a_build_whose_log_is_not_there_names_the_logs_called_like_it() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("typo", &hook.url());
+    for name in ["nightly-20261203", "nightly-20261202", "weekly-7"] {
+        fs::write(ops.sb.log(name), b"").unwrap();
+    }
+    let (code, out, err) = ops.run(&["start", "--build-name", "nigthly-20261203"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out.lines().next().unwrap_or_default();
+    assert!(
+        line.contains("nigthly-20261203.log is not there yet; waiting up to 30m for it")
+            && line.contains("nightly-20261203.log")
+            && !line.contains("weekly-7"),
+        "{out}"
+    );
+    let (code, out, err) = ops.run(&["start", "--build-name", "nightly-20261202"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("not there"), "its log is there: {out}");
+
+    // The instance as systemd runs it, with no request recorded.
+    let mut w = ops.sb.spawn(
+        Some(&hook.url()),
+        &["--build-name", "nightly-2026120", "--start-timeout", "1s"],
+    );
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    let err = w.stderr();
+    assert!(
+        err.contains("nightly-2026120.log is not there yet")
+            && err.contains("nightly-20261203.log")
+            && err.contains("nightly-20261202.log"),
+        "{err}"
+    );
+    let mut c = ops.sb.cmd(Some(&hook.url()));
+    c.env("INVOCATION_ID", "0123456789abcdef").args([
+        "--build-name",
+        "nightly-2026121",
+        "--start-timeout",
+        "1s",
+    ]);
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nightly-2026121: no request.json: this instance was not started by `start`"),
+        "{err}"
+    );
+}

@@ -195,8 +195,9 @@ fn a_nul_byte_in_the_env_file_is_refused_as_systemd_does() {
     );
     let file = sb.env_file(&text);
     sb.append_lines("n1", &completed_run(), Style::PLAIN);
+    let line = text.lines().count();
     let want = format!(
-        "environment file {}, line 4: holds a NUL byte",
+        "environment file {}, line {line}: holds a NUL byte",
         file.display()
     );
     for args in [

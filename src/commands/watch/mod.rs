@@ -13,9 +13,10 @@ use crate::data::error::{Error, Result};
 use crate::data::known_issue::KnownIssue;
 use crate::data::names::STATE;
 use crate::data::request::Request;
-use crate::data::time::Timestamp;
+use crate::data::time::{Timestamp, format_duration};
 use crate::edges::build_dir::{self, BuildDir};
 use crate::edges::follower::read_whole;
+use crate::edges::log_dir;
 use crate::edges::sys;
 use crate::heart::machine::{Machine, Timeouts};
 use crate::heart::matcher::Scanner;
@@ -26,6 +27,7 @@ use crate::settings::env::Env;
 use crate::settings::envfile;
 use crate::settings::flags::WatchArgs;
 use crate::settings::known_issues;
+use crate::settings::vars;
 use log::{info, warn};
 use run_loop::Watcher;
 use std::fs::File;
@@ -76,8 +78,43 @@ pub(crate) fn run(raw: &WatchArgs, env: &Env) -> Result<Outcome> {
     if prepared.stored.as_ref() != Some(&cfg.request) {
         bd.write_request(&cfg.request)?;
     }
+    if let Some(line) = log_not_there(&cfg) {
+        info!("{}: {line}", cfg.build_name);
+    }
+    if prepared.stored.is_none() && vars::INVOCATION_ID.get(env).is_some() {
+        // Started by systemd with no request recorded: `systemctl start` by hand, maybe
+        // with a typo, rather than the start helper.
+        warn!(
+            "{}: no request.json: this instance was not started by `start` (the start helper), so the post will show no request options; check the build name",
+            cfg.build_name
+        );
+    }
     let (st, stale) = load_state(&mut bd, &cfg)?;
     Watcher::new(cfg, bd, st, stale, &prepared.rules, prepared.known)?.run()
+}
+
+/// When the build's log is not there yet: what the watch will do, and the logs of the log
+/// directory named like the build's (a typo in the build name shows at once).
+pub(crate) fn log_not_there(cfg: &WatchConfig) -> Option<String> {
+    let log = &cfg.log_file;
+    if std::fs::symlink_metadata(log).is_ok() {
+        return None;
+    }
+    let mut line = format!(
+        "log {} is not there yet; waiting up to {} for it",
+        log.display(),
+        format_duration(cfg.start_timeout)
+    );
+    let dir = log.parent().unwrap_or(Path::new("."));
+    let similar = log_dir::similar_logs(dir, cfg.build_name.as_str());
+    if !similar.is_empty() {
+        line.push_str(&format!(
+            " (logs named like it in {}: {})",
+            dir.display(),
+            similar.join(", ")
+        ));
+    }
+    Some(line)
 }
 
 /// A watch request checked against its state root, ready to be recorded.
