@@ -1,13 +1,17 @@
-//! `status`: every build under the state root (or one), newest first, as a table or JSON.
+//! `status`: every build under the state root, newest first, as a table or JSON; or one
+//! build in detail. The JSON list is written one build at a time (each build is read
+//! twice: once for the order, once to print it), so memory stays bounded whatever the
+//! state root holds.
 
 use crate::data::error::{Error, Result};
 use crate::data::names::BuildName;
 use crate::edges::build_dir::{self, BuildDir};
 use crate::edges::stdout as out;
-use crate::heart::status_view::{self, BuildSummary};
+use crate::heart::status_view::{self, BuildSummary, Row};
 use crate::settings::config::Paths;
 use crate::settings::env::Env;
 use crate::settings::flags::StatusArgs;
+use std::path::Path;
 use std::time::SystemTime;
 
 /// `status`: every build under the state root, newest first.
@@ -27,24 +31,39 @@ pub(crate) fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
         }
         None => build_dir::build_names(root).map_err(|e| Error::io("reading", root, e))?,
     };
-    let mut rows: Vec<BuildSummary> = names
-        .iter()
+    let now = SystemTime::now();
+    if let (Some(_), false) = (&raw.build_name, raw.json) {
+        return out::print(&status_view::render_detail(&summary(root, &names[0]), now));
+    }
+    // What is kept of each build while the others are read: its name and creation time
+    // (and its table cells), never its digest.
+    let mut order: Vec<(Option<String>, BuildName, Option<Row>)> = names
+        .into_iter()
         .map(|n| {
-            let bd = BuildDir::new(root, n);
-            BuildSummary::from_peek(n, bd.peek(), bd.is_watched(), bd.is_young())
+            let s = summary(root, &n);
+            let row = (!raw.json).then(|| status_view::table_row(&s, now));
+            (s.created_at, n, row)
         })
         .collect();
-    rows.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.build.cmp(&b.build))
-    });
+    order.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     if raw.json {
-        out::line(format_args!("{}", status_view::render_json(&rows)))?;
-    } else if rows.is_empty() {
-        out::line(format_args!("no builds under {}", root.display()))?;
+        // One build at a time, read again: the list is never whole in memory.
+        out::line(format_args!("["))?;
+        let last = order.len().saturating_sub(1);
+        for (i, (_, name, _)) in order.iter().enumerate() {
+            let comma = if i < last { "," } else { "" };
+            out::line(format_args!("{}{comma}", summary(root, name).json()))?;
+        }
+        out::line(format_args!("]"))
+    } else if order.is_empty() {
+        out::line(format_args!("no builds under {}", root.display()))
     } else {
-        out::print(&status_view::render_table(&rows, SystemTime::now()))?;
+        let rows: Vec<Row> = order.into_iter().filter_map(|(_, _, r)| r).collect();
+        out::print(&status_view::render_rows(&rows))
     }
-    Ok(())
+}
+
+fn summary(root: &Path, name: &BuildName) -> BuildSummary {
+    let bd = BuildDir::new(root, name);
+    BuildSummary::from_peek(name, bd.peek(), bd.is_watched(), bd.is_young())
 }

@@ -1058,3 +1058,41 @@ fn a_build_whose_log_is_not_there_names_the_logs_called_like_it() {
         "{err}"
     );
 }
+
+/// `status` explains (issue 19, item 4): why and when a build ended, in the JSON list and
+/// in the detail view of one build; the list is one JSON document however it is written.
+#[test]
+fn status_says_why_and_when_a_build_ended() {
+    let hook = FakeMattermost::start();
+    let ops = Ops::new("status-why", &hook.url());
+    let mut w = ops.sb.spawn(
+        Some(&hook.url()),
+        &["--build-name", "no-log", "--start-timeout", "1s"],
+    );
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+    ops.sb.append_lines("done", &failed_run(), Style::PLAIN);
+    let mut w = ops.sb.watch(&hook, "done", &[]);
+    assert_eq!(w.code(), 0, "{}", w.stderr());
+
+    let (code, out, err) = ops.run(&["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let of = |b: &str| v.as_array().unwrap().iter().find(|r| r["build"] == b).unwrap().clone();
+    let no_log = of("no-log");
+    assert_eq!(no_log["status"], "UNKNOWN");
+    assert_eq!(no_log["reason"], "no log file appeared within 1s");
+    assert!(no_log["finished_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{no_log}");
+    assert!(of("done")["reason"].as_str().is_some_and(|r| r.contains("failed")));
+
+    let (code, out, err) = ops.run(&["status", "--build-name", "no-log"]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "status       UNKNOWN",
+        "reason       no log file appeared within 1s",
+        "finished     ",
+        "no-log.log (last activity -)",
+        "post         no",
+    ] {
+        assert!(out.contains(want), "{want:?} in:\n{out}");
+    }
+}
