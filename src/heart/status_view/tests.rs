@@ -120,7 +120,7 @@ fn categorized_counters_count_finished_planned_and_posted_apart() {
         ("group 2 cancelled: never posted", build(vec![sub(1, Status::Completed, true, false), sub(2, Status::Cancelled, false, false)], 2, Status::Cancelled), "2/2", "1/2"),
     ];
     for (what, row, subruns, posted) in cases {
-        let table = render_table(&[row.clone()], now);
+        let table = render_table(std::slice::from_ref(&row), now);
         let line = table.lines().nth(1).unwrap();
         let cells: Vec<&str> = line
             .split("  ")
