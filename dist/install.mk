@@ -55,10 +55,12 @@ install:
 	@for f in $(DOCS); do $(PUT) 0644 "$$f" "$(P)/$$f" || exit 1; echo "installed $(PREFIX)/$$f (0644)"; done
 	@if [ -f "$(INVENTORY)" ]; then install -d -m 0755 "$(P)/inventory" && $(PUT) 0644 "$(INVENTORY)" "$(P)/$(INVENTORY)" && echo "installed $(PREFIX)/$(INVENTORY) (0644)"; fi
 	install -d -m 0755 "$(DESTDIR)$(UNITDIR)"
-	@sed 's|$(UNIT_PREFIX)|$(PREFIX)|g' "$(UNIT)" >"$(DESTDIR)$(UNITDIR)/$(UNIT).installing" \
-		&& chmod 0644 "$(DESTDIR)$(UNITDIR)/$(UNIT).installing" \
-		&& mv -f "$(DESTDIR)$(UNITDIR)/$(UNIT).installing" "$(DESTDIR)$(UNITDIR)/$(UNIT)" \
-		&& echo "installed $(UNITDIR)/$(UNIT) (0644)"
+# A unit that differs (a hand-made one, say) is replaced, and what it ran is named.
+	@u="$(DESTDIR)$(UNITDIR)/$(UNIT)"; \
+	sed 's|$(UNIT_PREFIX)|$(PREFIX)|g' "$(UNIT)" >"$$u.installing" && chmod 0644 "$$u.installing" || exit 1; \
+	if [ -f "$$u" ] && [ "$$(cat "$$u")" != "$$(cat "$$u.installing")" ]; then \
+		was=$$(sed -n 's/^ExecStart=//p' "$$u"); echo "replaced $(UNITDIR)/$(UNIT), which ran: $${was:-(no ExecStart)}"; fi; \
+	mv -f "$$u.installing" "$$u" && echo "installed $(UNITDIR)/$(UNIT) (0644)"
 # The env file holds the operator's webhook: created once, never overwritten, only warned about.
 	@f="$(DESTDIR)$(ENVFILE)"; \
 	if [ -e "$$f" ] || [ -L "$$f" ]; then \
@@ -78,7 +80,12 @@ install:
 		new="$$old.replaced-$$(date -u +%Y%m%dT%H%M%SZ)"; \
 		if [ -e "$$new" ] || [ -L "$$new" ]; then new="$$new-$$$$"; fi; \
 		mv "$$old" "$$new" \
-		&& echo "note: moved the leftover temporary install $(LEGACY) aside to $${new#"$(DESTDIR)"}: nothing in it was deleted; the clean install is $(PREFIX). If it held your webhook settings, copy them into $(ENVFILE), then remove it when you no longer need it."; \
+		&& echo "note: moved the leftover temporary install $(LEGACY) aside to $${new#"$(DESTDIR)"}: nothing in it was deleted; the clean install is $(PREFIX). If it held your webhook settings, copy them into $(ENVFILE), then remove it when you no longer need it." \
+		&& for f in $$(grep -rls '^[[:space:]]*MATTERMOST_ATVM_WEBHOOK[[:space:]]*=' "$$new" 2>/dev/null); do \
+			if grep -q REPLACE_ME "$(DESTDIR)$(ENVFILE)" 2>/dev/null; then \
+				echo "note: $${f#"$(DESTDIR)"} sets MATTERMOST_ATVM_WEBHOOK, and $(ENVFILE) still has the example's placeholder: copy the MATTERMOST_ATVM_* lines from it into $(ENVFILE)"; \
+			else echo "note: $${f#"$(DESTDIR)"} sets MATTERMOST_ATVM_WEBHOOK; $(ENVFILE) (kept) is what the watchers read"; fi; \
+		done; \
 	fi
 	@if $(SYSTEMD_LIVE); then systemctl daemon-reload && echo "ran systemctl daemon-reload"; \
 	else echo "skipped systemctl daemon-reload (staged install or systemd not running)"; fi

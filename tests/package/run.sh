@@ -133,6 +133,7 @@ root=$work/root
 P=$root$prefix
 mkdir -p "$root/root/atvm-watcher-service"
 echo "legacy notes 1" >"$root/root/atvm-watcher-service/notes.txt"
+printf 'MATTERMOST_ATVM_WEBHOOK=https://chat.example.com/hooks/legacyhook\n' >"$root/root/atvm-watcher-service/watcher.env"
 if run "$work/install1.log" controller make -C "$pkg" install DESTDIR="$root"; then
     ok "make install DESTDIR=... succeeds"
 else
@@ -161,6 +162,8 @@ replaced=("$root"/root/atvm-watcher-service.replaced-*)
 same "it was moved aside once" 1 "${#replaced[@]}"
 same "nothing in it was deleted" "legacy notes 1" "$(cat "${replaced[0]}/notes.txt" 2>/dev/null)"
 has "install says it moved it, and where" "$work/install1.log" "moved the leftover temporary install /root/atvm-watcher-service aside to /root/atvm-watcher-service\.replaced-"
+has "install names the leftover's env file and what to copy" "$work/install1.log" "note: /root/atvm-watcher-service\.replaced-[0-9TZ-]+/watcher\.env sets MATTERMOST_ATVM_WEBHOOK, and /etc/atvm-run-watcher\.env still has the example's placeholder: copy the MATTERMOST_ATVM_\* lines"
+same "the leftover's webhook is not printed" "" "$(grep -l legacyhook "$work/install1.log" || true)"
 has "install skips daemon-reload under DESTDIR" "$work/install1.log" "skipped systemctl daemon-reload"
 
 section "make check"
@@ -190,6 +193,9 @@ echo '{"status":"COMPLETED"}' >"$root/var/lib/atvm-run-watcher/old-build/state.j
 chmod 0755 "$root/var/lib/atvm-run-watcher"
 mkdir -p "$root/root/atvm-watcher-service"
 echo "legacy notes 2" >"$root/root/atvm-watcher-service/notes.txt"
+# A hand-made unit of the temporary install, in the place of the packaged one.
+printf '[Service]\nExecStart=/root/atvm-watcher-service/atvm_run_watcher.py --build-name %%i\n' \
+    >"$root/etc/systemd/system/$unit"
 if run "$work/install2.log" controller make -C "$pkg" install DESTDIR="$root"; then
     ok "second make install succeeds"
 else
@@ -199,6 +205,7 @@ check "env file content kept (marker still there)" cmp -s "$work/env.edited" "$e
 same "env file mode still 0600" 600 "$(mode "$envf")"
 has "install says it kept the env file" "$work/install2.log" "kept the existing /etc/atvm-run-watcher.env"
 has_text "the first install says what it installs" "$work/install1.log" "installing atvm-watcher-service $version (none installed in $prefix before)"
+has_text "a unit that differs is replaced and named" "$work/install2.log" "replaced /etc/systemd/system/$unit, which ran: /root/atvm-watcher-service/atvm_run_watcher.py --build-name %i"
 has_text "a reinstall says it is the same build" "$work/install2.log" "reinstalling atvm-watcher-service $version (the same build)"
 echo "1.0.0+b8111cb" >"$P/VERSION"
 run "$work/install3.log" controller make -C "$pkg" install DESTDIR="$root" || true
