@@ -1077,12 +1077,28 @@ fn status_says_why_and_when_a_build_ended() {
     let (code, out, err) = ops.run(&["status", "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
-    let of = |b: &str| v.as_array().unwrap().iter().find(|r| r["build"] == b).unwrap().clone();
+    let of = |b: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["build"] == b)
+            .unwrap()
+            .clone()
+    };
     let no_log = of("no-log");
     assert_eq!(no_log["status"], "UNKNOWN");
     assert_eq!(no_log["reason"], "no log file appeared within 1s");
-    assert!(no_log["finished_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{no_log}");
-    assert!(of("done")["reason"].as_str().is_some_and(|r| r.contains("failed")));
+    assert!(
+        no_log["finished_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{no_log}"
+    );
+    assert!(
+        of("done")["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("failed"))
+    );
 
     let (code, out, err) = ops.run(&["status", "--build-name", "no-log"]);
     assert_eq!(code, 0, "{err}");
