@@ -930,7 +930,8 @@ fn a_brief_lock_probe_does_not_make_a_starting_watcher_exit_4() {
     // Status itself still tells a running watcher from none.
     let (code, out, _) = ops.run(&["status", "--build-name", "p", "--json"]);
     assert_eq!(code, 0);
-    assert!(out.contains("\"watched\": false"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["watched"], false, "{out}");
 }
 
 /// Runs the binary with `args` and waits for it at most 10 s (a command that blocks on a

@@ -12,7 +12,7 @@
 
 use super::compile::Compiled;
 use super::lookback::Lookback;
-use super::text::{clean_text_to, lossy, strip_ansi, without_timestamp};
+use super::text::{clean_text_to, lossy, starts_stack, strip_ansi, without_timestamp};
 use crate::data::caps::{LINE_CAP, LOOKBACK, TEXT_CAP};
 use crate::heart::redact::Redactor;
 use crate::heart::rules::Category;
@@ -213,7 +213,7 @@ fn join_detail(error: &mut String, line: &str) -> bool {
     if body.is_empty() {
         return true;
     }
-    if body.starts_with("at ") || body == "[stack trace lines]" {
+    if starts_stack(body) {
         return false;
     }
     error.push(' ');

@@ -21,19 +21,20 @@
 
 use super::Event;
 use super::lookback::{Lookback, lines_between};
-use super::text::{capped, without_timestamp};
+use super::text::{capped, starts_stack, without_timestamp};
 use crate::data::caps::{MAX_LIST_ENTRIES, MAX_TITLE_PARTS, RAW_TEXT_CAP};
 
 /// What makes a line worth a look while no construct is open. The scan's SIMD
 /// prefilter keys on an anchor's first bytes, so each starts with letters that ordinary
 /// log lines rarely start a word with (`Timed out ...` and `just` are everywhere in a
 /// failing run's errors; `(Attempt` and `browser to connect` are not).
-pub(super) const ANCHORS: [&str; 5] = [
+pub(super) const ANCHORS: [&str; 6] = [
     "failing",
     "(Attempt ",
     "Oops...",
     "We detected that",
     "browser to connect",
+    CONFIG_CRASHED,
 ];
 
 /// A spec name on a `Running:` line this long may go on on the next line (the name column
@@ -154,7 +155,11 @@ fn passed_title(body: &str) -> Option<&str> {
 fn reason(body: &str) -> bool {
     (body.starts_with("We detected that the") && body.contains("just crashed"))
         || body.starts_with("Timed out waiting for the browser to connect")
+        || body.starts_with(CONFIG_CRASHED)
 }
+
+/// A config file whose handler threw while a spec ran: the spec fails, the run goes on.
+const CONFIG_CRASHED: &str = "Your configFile threw an error from:";
 
 /// `Oops...we found an error preparing this test file:`.
 fn oops(body: &str) -> bool {
@@ -378,8 +383,9 @@ impl SpecOutput {
         let last = entry.as_ref().is_some_and(|e| e.number >= *total);
         let Some(e) = entry.as_mut() else { return };
         let done = match &mut e.error {
-            // The detail of an error line that ends with `:`, up to the stack (at six).
-            Some(_) if indent >= 6 => true,
+            // The detail of an error line that ends with `:`, up to the stack (at six, or
+            // its header line at any indent).
+            Some(_) if indent >= 6 || starts_stack(body) => true,
             Some(error) => {
                 if !body.is_empty() {
                     error.push(' ');

@@ -203,3 +203,13 @@ pub(super) fn without_timestamp(s: &str) -> &str {
     }
     t
 }
+
+/// Whether a line (without its indent) begins an error's stack: a frame (`at f (x.js:1:1)`),
+/// a snapshot's placeholder for the frames, or the bare name of the error's class that
+/// mocha prints above the frames (`Error`, `CypressError`). An error's detail ends there.
+pub(super) fn starts_stack(body: &str) -> bool {
+    let class = body.len() <= 64
+        && body.ends_with("Error")
+        && body.bytes().all(|b| b.is_ascii_alphanumeric());
+    class || body.starts_with("at ") || body == "[stack trace lines]"
+}
