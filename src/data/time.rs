@@ -102,6 +102,31 @@ mod tests {
         assert_eq!(far.rfc3339(), "9999-12-31T23:59:59.000Z");
     }
 
+    /// humantime's units beyond hours are durations too (`prune --older-than 90d`).
+    #[test]
+    fn durations_in_days_and_weeks() {
+        let days = |n: u64| Duration::from_secs(n * 86_400);
+        for (text, want) in [
+            ("90", Duration::from_secs(90)),
+            ("2h", Duration::from_secs(7200)),
+            ("90d", days(90)),
+            ("90days", days(90)),
+            ("90 days", days(90)),
+            ("2160h", days(90)),
+            ("13w", days(91)),
+            ("366d", days(366)),
+        ] {
+            assert_eq!(parse_duration("--x", text).unwrap(), want, "{text}");
+        }
+        for bad in ["367d", "90x", "", "-1d"] {
+            assert_eq!(
+                parse_duration("--x", bad).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+    }
+
     #[test]
     fn timestamps_round_trip() {
         let t = Timestamp(SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_000_000_123));

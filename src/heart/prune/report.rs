@@ -136,3 +136,88 @@ impl Tally {
         line
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        for (bytes, want) in [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (14_540, "14.2 KiB"),
+            (25_270_000, "24.1 MiB"),
+            (3 << 30, "3.0 GiB"),
+            (u64::MAX, "16777216.0 TiB"),
+        ] {
+            assert_eq!(size(bytes), want, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn lines() {
+        let r = Removed {
+            build: "nightly-41".into(),
+            status: Status::Completed,
+            age: Duration::from_secs(91 * 86_400 + 3 * 3600 + 59),
+            finished: true,
+            bytes: 14_540,
+        };
+        assert_eq!(
+            removed_line(&r, false),
+            "removed nightly-41 (COMPLETED, finished 91d 3h ago, 14.2 KiB)"
+        );
+        let r = Removed {
+            finished: false,
+            status: Status::Cancelled,
+            ..r
+        };
+        assert_eq!(
+            removed_line(&r, true),
+            "would remove nightly-41 (CANCELLED, updated 91d 3h ago, 14.2 KiB)"
+        );
+        assert_eq!(
+            kept_line("bad\u{1b}[2Jname\n", "not a build name"),
+            "kept bad?[2Jname?: not a build name"
+        );
+        assert_eq!(
+            leftover_line(".pruning-b-7", 10, true),
+            "would finish off .pruning-b-7 (left by an interrupted prune, 10 B)"
+        );
+    }
+
+    #[test]
+    fn totals() {
+        let mut t = Tally {
+            removed: 312,
+            bytes: 25_270_000,
+            ..Tally::default()
+        };
+        for (why, n) in [
+            (Kept::Live, 1),
+            (Kept::Needed, 41),
+            (Kept::TooRecent, 11),
+            (Kept::Damaged("x".into()), 2),
+        ] {
+            (0..n).for_each(|_| t.kept(&why));
+        }
+        assert_eq!(
+            t.line(false),
+            "removed 312 builds, 24.1 MiB; kept 55 (live 1, watched 0, pending 0, needed by the history 41, too recent 11, damaged or foreign 2)"
+        );
+        t.removed = 1;
+        t.leftovers = 2;
+        t.failed = 1;
+        assert!(
+            t.line(true)
+                .starts_with("would remove 1 build, 24.1 MiB; kept 55 ("),
+            "{}",
+            t.line(true)
+        );
+        assert!(t.line(true).ends_with(
+            "; would finish off 2 left by an interrupted prune; 1 could not be removed"
+        ));
+    }
+}
