@@ -9,6 +9,7 @@ use crate::data::error::{Error, Result};
 use crate::data::names::{BuildName, WATCHER_LOCK, pruning_name};
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 impl BuildDir {
@@ -35,30 +36,30 @@ impl BuildDir {
     }
 }
 
-/// The bytes of the regular files under `dir` (itself not followed if it is a link; links
-/// inside are not followed either). What cannot be read counts nothing.
+/// The disk space `dir` takes, as `du` counts it (the blocks of every file and directory
+/// under it, itself included); links are not followed (`dir` itself neither). What
+/// cannot be read counts nothing.
 pub(crate) fn tree_bytes(dir: &Path) -> u64 {
-    let mut bytes = 0;
-    let mut todo = vec![dir.to_path_buf()];
+    let used = |m: &fs::Metadata| m.blocks().saturating_mul(512);
+    let Ok(top) = fs::symlink_metadata(dir) else {
+        return 0;
+    };
+    let mut bytes = used(&top);
+    let mut todo = if top.is_dir() {
+        vec![dir.to_path_buf()]
+    } else {
+        Vec::new()
+    };
     while let Some(d) = todo.pop() {
-        let Ok(meta) = fs::symlink_metadata(&d) else {
-            continue;
-        };
-        if meta.is_file() {
-            bytes += meta.len();
-        }
-        if !meta.is_dir() {
-            continue;
-        }
         let Ok(entries) = fs::read_dir(&d) else {
             continue;
         };
         for e in entries.flatten() {
-            // `file_type` does not follow links.
-            match e.file_type() {
-                Ok(t) if t.is_dir() => todo.push(e.path()),
-                Ok(t) if t.is_file() => bytes += e.metadata().map_or(0, |m| m.len()),
-                _ => {}
+            // `DirEntry::metadata` does not follow links.
+            let Ok(m) = e.metadata() else { continue };
+            bytes = bytes.saturating_add(used(&m));
+            if m.is_dir() {
+                todo.push(e.path());
             }
         }
     }
