@@ -305,4 +305,6 @@ impl DeepStreaks {
 }
 
 #[cfg(test)]
+mod needs_tests;
+#[cfg(test)]
 mod tests;
