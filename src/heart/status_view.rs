@@ -122,7 +122,7 @@ impl BuildSummary {
 }
 
 /// `1h 5m`-style age, two units at most.
-pub(crate) fn age(d: Duration) -> String {
+fn age(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..60 => format!("{s}s"),

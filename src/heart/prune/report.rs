@@ -4,7 +4,7 @@
 
 use super::Kept;
 use crate::data::status::Status;
-use crate::heart::status_view::age;
+use crate::data::time::short_age;
 use std::time::Duration;
 
 /// A build taken away (or that would be).
@@ -26,7 +26,7 @@ pub(crate) fn removed_line(r: &Removed, dry_run: bool) -> String {
         "{verb} {} ({}, {when} {} ago, {})",
         r.build,
         r.status,
-        age(r.age),
+        short_age(r.age),
         size(r.bytes)
     )
 }
