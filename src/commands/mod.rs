@@ -3,12 +3,14 @@
 //! code.
 //!
 //! - `watch`: follow a build's log to its end and post (set-up, the loop, the posts).
-//! - `start`, `cancel`, `status`, `history`, `check_webhook`: the operator commands.
+//! - `start`, `cancel`, `status`, `history`, `check_webhook`, `prune`: the operator
+//!   commands.
 
 mod cancel;
 mod check_webhook;
 mod history;
 pub(crate) mod outcome;
+mod prune;
 mod start;
 mod status;
 mod watch;
@@ -32,6 +34,7 @@ pub fn run(cli: Cli, env: &Env) -> std::result::Result<Outcome, Error> {
         Some(Command::Status(args)) => done(status::status(&args, env)),
         Some(Command::History(args)) => done(history::history(&args, env)),
         Some(Command::CheckWebhook(args)) => done(check_webhook::check_webhook(&args, env)),
+        Some(Command::Prune(args)) => done(prune::prune(&args, env)),
     }
 }
 

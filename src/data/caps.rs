@@ -121,6 +121,15 @@ pub(crate) const SHOWN_DAMAGE: usize = 60;
 // Contract §10: a test's history.
 /// Runs of a spec in a test's window, the current one included.
 pub(crate) const WINDOW_RUNS: usize = 10;
+/// Distinct specs `prune` follows the windows of: a state root naming more (no real suite
+/// has that many spec files) keeps every build that ran one it does not follow.
+pub(crate) const PRUNE_MAX_SPECS: usize = 10_000;
+/// Runs of each spec `prune`'s first look keeps: the window and the run before it (which
+/// ends a failure streak as long as the window).
+pub(crate) const PRUNE_FIRST_RUNS: usize = WINDOW_RUNS + 1;
+/// Runs of a spec a longer streak is followed over: as far as the posts read, and the run
+/// that ends it.
+pub(crate) const PRUNE_STREAK_RUNS: usize = MAX_BUILDS + 1;
 /// Runs `history --runs` shows at most.
 pub(crate) const HISTORY_RUNS_MAX: usize = 50;
 /// Failures with one error that form one list item.

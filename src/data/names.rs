@@ -194,6 +194,23 @@ pub(crate) const SUBRUNS: &str = "subruns";
 pub(crate) const WATCHER_LOCK: &str = "watcher.lock";
 pub(crate) const STATE_LOCK: &str = "state.lock";
 
+/// What `prune` renames a build directory to before it deletes it,
+/// `.pruning-<build>-<pid>`: a dot name is no build name, so no reader (status, the
+/// history, resume) sees a build half deleted.
+pub(crate) fn pruning_name(build: &BuildName, pid: u32) -> String {
+    format!("{PRUNING}{build}-{pid}")
+}
+
+/// The build and pid of a name `pruning_name` made.
+pub(crate) fn parse_pruning_name(name: &str) -> Option<(BuildName, u32)> {
+    let (build, pid) = name.strip_prefix(PRUNING)?.rsplit_once('-')?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    let pid = pid.parse().ok().filter(|_| digits)?;
+    Some((BuildName::new(build).ok()?, pid))
+}
+
+const PRUNING: &str = ".pruning-";
+
 /// The systemd unit that watches `build`.
 pub(crate) fn unit_name(build: &BuildName) -> String {
     format!("atvm-run-watcher@{build}.service")
@@ -230,6 +247,28 @@ mod tests {
             serde_json::to_string(&BuildName::new("b1").unwrap()).unwrap(),
             "\"b1\""
         );
+    }
+
+    #[test]
+    fn pruning_names() {
+        let b = BuildName::new("nightly-2026-01").unwrap();
+        let name = pruning_name(&b, 4242);
+        assert_eq!(name, ".pruning-nightly-2026-01-4242");
+        assert!(BuildName::new(&name).is_err(), "a reader must skip it");
+        assert_eq!(parse_pruning_name(&name), Some((b, 4242)));
+        for bad in [
+            ".pruning-",
+            ".pruning-x",
+            ".pruning-x-",
+            ".pruning-x-+1",
+            ".pruning--1",
+            ".pruning-.x-1",
+            ".pruned-x-1",
+            "x-1",
+            ".pruning-x-99999999999",
+        ] {
+            assert_eq!(parse_pruning_name(bad), None, "{bad}");
+        }
     }
 
     #[test]

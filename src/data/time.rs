@@ -85,6 +85,18 @@ pub(crate) fn parse_duration(what: &str, text: &str) -> Result<Duration> {
     }
 }
 
+/// `59s`, `3h 2m`, `91d 3h`: an age, two units at most (`prune`'s lines; `status` writes
+/// its ages the same way).
+pub(crate) fn short_age(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
 /// `30m`, `2h`, `1h 30m`: a duration as the operator would type it (whole seconds).
 pub(crate) fn format_duration(d: Duration) -> String {
     humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
@@ -100,6 +112,47 @@ mod tests {
         assert_eq!(before.rfc3339(), "1970-01-01T00:00:00.000Z");
         let far = Timestamp(UNIX_EPOCH + Duration::from_secs(400_000_000_000));
         assert_eq!(far.rfc3339(), "9999-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn short_ages() {
+        for (secs, want) in [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3599, "59m"),
+            (3600, "1h 0m"),
+            (3 * 3600 + 120, "3h 2m"),
+            (90000, "1d 1h"),
+            (91 * 86400 + 3 * 3600 + 59, "91d 3h"),
+        ] {
+            assert_eq!(short_age(Duration::from_secs(secs)), want);
+        }
+    }
+
+    /// humantime's units beyond hours are durations too (`prune --older-than 90d`).
+    #[test]
+    fn durations_in_days_and_weeks() {
+        let days = |n: u64| Duration::from_secs(n * 86_400);
+        for (text, want) in [
+            ("90", Duration::from_secs(90)),
+            ("2h", Duration::from_secs(7200)),
+            ("90d", days(90)),
+            ("90days", days(90)),
+            ("90 days", days(90)),
+            ("2160h", days(90)),
+            ("13w", days(91)),
+            ("366d", days(366)),
+        ] {
+            assert_eq!(parse_duration("--x", text).unwrap(), want, "{text}");
+        }
+        for bad in ["367d", "90x", "", "-1d"] {
+            assert_eq!(
+                parse_duration("--x", bad).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   `triage`: how a finishing run's failures compare with earlier builds.
 //! - `message`: the post; `status_view`: what `status` shows; `redact`: the webhook
 //!   secret kept out of every text.
+//! - `prune`: what `prune` removes, and what the history still needs.
 
 pub(crate) mod cypress_errors;
 pub(crate) mod follow_rules;
@@ -19,6 +20,7 @@ pub(crate) mod machine;
 pub(crate) mod matcher;
 pub(crate) mod message;
 pub(crate) mod pipeline;
+pub(crate) mod prune;
 pub(crate) mod redact;
 pub(crate) mod retry;
 pub(crate) mod rules;

@@ -97,6 +97,8 @@ pub(crate) enum Command {
     History(HistoryArgs),
     /// Validate the Mattermost configuration; with --send, post a test message.
     CheckWebhook(CheckWebhookArgs),
+    /// Remove finished, posted builds older than a given age that the history no longer needs.
+    Prune(PruneArgs),
 }
 
 /// Where things live; accepted by every subcommand.
@@ -228,6 +230,20 @@ pub(crate) struct CheckWebhookArgs {
     /// Also post a short test message and verify that Mattermost answers `ok`
     #[arg(long)]
     pub(crate) send: bool,
+
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PruneArgs {
+    /// Only builds that finished longer ago than this: 90d, 2160h, 13w (at most a year)
+    #[arg(long, value_name = "DUR", required = true)]
+    pub(crate) older_than: String,
+
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 
     #[command(flatten)]
     pub(crate) paths: PathArgs,

@@ -18,5 +18,6 @@ mod history;
 mod known_issues;
 mod log_cuts;
 mod log_edges;
+mod prune;
 mod triage;
 mod watch;

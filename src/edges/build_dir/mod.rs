@@ -8,6 +8,9 @@
 //! - `state.lock`, held briefly around every state write and every delivery attempt, and
 //!   by `cancel`: it orders a cancel against a post, so that either the post was decided
 //!   and made before the cancel, or none follows it.
+//!
+//! `prune` takes a build away under its watcher lock (`removal`): renamed to a hidden
+//! name, then deleted.
 
 use crate::data::build_state::{BuildState, SCHEMA, Target};
 use crate::data::caps::MAX_STATE_BYTES;
@@ -27,9 +30,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 mod files;
+mod removal;
 
 use files::open_regular;
 pub(crate) use files::{read_small, write_atomic};
+pub(crate) use removal::{delete_tree, tree_bytes};
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value)

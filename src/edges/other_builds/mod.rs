@@ -10,6 +10,8 @@
 //! changed (a stat each): a year of nightlies costs the post a directory listing, not two
 //! hundred JSON files. Nothing kept is trusted over the file: a changed or unread build
 //! is read again or left out.
+//!
+//! `census`: every entry of the state root as `prune` sees it, read the same way.
 
 use super::build_dir::{build_dir_name, read_small};
 use crate::data::build_state::SCHEMA;
@@ -24,6 +26,8 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
+
+pub(crate) mod census;
 
 /// What tells one version of a state.json from another: device and inode are no identity
 /// alone (a file replaced while nobody looked can get the freed inode), so its size and
@@ -209,7 +213,12 @@ fn record(
 /// read through a limit (it may grow meanwhile).
 fn load(dir: &Path, name: &BuildName) -> Option<BuildHistory> {
     let bytes = read_small(&dir.join(STATE), MAX_STATE_BYTES).ok()?;
-    let st: StateView = serde_json::from_slice(&bytes).ok()?;
+    history_of(&bytes, name)
+}
+
+/// The history a state.json's `bytes` hold for build `name`, if they are one (`load`).
+fn history_of(bytes: &[u8], name: &BuildName) -> Option<BuildHistory> {
+    let st: StateView = serde_json::from_slice(bytes).ok()?;
     if st.schema != SCHEMA || st.build_name != name.as_str() || st.dry_run {
         return None;
     }

@@ -160,6 +160,12 @@ fn damaged_foreign_and_unfinished_builds_are_skipped() {
     put("schema2", &|st| st.schema = SCHEMA + 1, 200);
     put("copied", &|st| st.build_name = "good".into(), 200);
     put(".hidden", &|_| {}, 200);
+    // A build being pruned: renamed to its hidden name before it is deleted.
+    put(
+        ".pruning-gone-4242",
+        &|st| st.build_name = "gone".into(),
+        200,
+    );
     put("has space", &|_| {}, 200);
     put("this", &|_| {}, 200);
     fs::write(
@@ -188,6 +194,9 @@ fn damaged_foreign_and_unfinished_builds_are_skipped() {
     let before = tree(&root.0);
 
     assert_eq!(builds(&root.look("this", LONG, MAX_BUILDS)), ["good"]);
+    // `status` (and `resume`) list the build names: no hidden one.
+    let names = crate::edges::build_dir::build_names(&root.0).unwrap();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
     assert_eq!(tree(&root.0), before, "reading changed the state root");
     let mut e = EarlierBuilds::default();
     e.refresh(&root.0.join("missing"), None, LONG);

@@ -212,8 +212,7 @@ impl BuildHistory {
         Some(self.specs[i].clone())
     }
 
-    /// Its runs, by spec name.
-    #[cfg(test)]
+    /// Its runs, by spec name (none for an unknown build: it ran every spec).
     pub fn specs(&self) -> &[SpecRun] {
         &self.specs
     }
