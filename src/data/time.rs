@@ -85,8 +85,7 @@ pub(crate) fn parse_duration(what: &str, text: &str) -> Result<Duration> {
     }
 }
 
-/// `59s`, `3h 2m`, `91d 3h`: an age, two units at most (`prune`'s lines; `status` writes
-/// its ages the same way).
+/// `59s`, `3h 2m`, `91d 3h`: an age, two units at most (`status` and `prune`).
 pub(crate) fn short_age(d: Duration) -> String {
     let s = d.as_secs();
     match s {

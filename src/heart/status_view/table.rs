@@ -3,24 +3,13 @@
 use super::BuildSummary;
 use crate::data::caps::SHOWN_DAMAGE;
 use crate::data::status::Shown;
-use crate::data::time::Timestamp;
-use std::time::{Duration, SystemTime};
-
-/// `1h 5m`-style age, two units at most.
-pub(super) fn age(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
-    }
-}
+use crate::data::time::{Timestamp, short_age};
+use std::time::SystemTime;
 
 fn since(ts: &Option<String>, now: SystemTime) -> String {
     ts.as_deref()
         .and_then(Timestamp::parse)
-        .map(|t| age(now.duration_since(t.0).unwrap_or_default()))
+        .map(|t| short_age(now.duration_since(t.0).unwrap_or_default()))
         .map_or("-".into(), |a| format!("{a} ago"))
 }
 
@@ -160,7 +149,7 @@ pub(crate) fn table_row(r: &BuildSummary, now: SystemTime) -> Row {
         .as_deref()
         .and_then(Timestamp::parse)
         .map_or("-".into(), |t| {
-            age(now.duration_since(t.0).unwrap_or_default())
+            short_age(now.duration_since(t.0).unwrap_or_default())
         });
     let watcher = if r.watched { "running" } else { "-" };
     let progress = match &r.damaged {

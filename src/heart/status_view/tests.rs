@@ -1,12 +1,12 @@
 //! The status table, the detail view and the JSON of each kind of build.
 
-use super::table::age;
 use super::*;
 use crate::data::build_state::SubrunState;
 use crate::data::names::SubrunKey;
 use crate::data::run::{PostState, RunRecord};
 use crate::data::status::Status;
 use crate::data::time::Timestamp;
+use crate::data::time::short_age as age;
 use std::time::{Duration, SystemTime};
 
 /// Sub-run `index` named `name`, of status `status`.
