@@ -1,13 +1,13 @@
 //! Thin wrappers over the few system calls the program needs: `poll(2)`, the signal
 //! self-pipe, `pidfd_open(2)` for `--pid`, `statfs(2)` to spot network file systems, the
-//! host name, the effective uid, and running `systemctl`. Everything unsafe in the
-//! program lives here.
+//! host name, the effective uid, the machine's boot time, and running `systemctl`.
+//! Everything unsafe in the program lives here.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Waits until one of `fds` is readable or `timeout` passes (`None`: forever).
 /// Returns, per fd, whether it is readable (or hung up / in error, which also needs a look).
@@ -97,6 +97,43 @@ pub fn process_alive(pid: u32) -> bool {
     // SAFETY: signal 0 checks for the process and sends nothing.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// When the kernel booted, by the wall clock as it is now: the real-time clock less
+/// CLOCK_BOOTTIME, which is how the kernel computes /proc/stat's `btime` (to the
+/// nanosecond here, not the second). /proc/stat itself is hidden from the units
+/// (`ProcSubset=pid`).
+pub fn kernel_boot_time() -> Option<SystemTime> {
+    SystemTime::now().checked_sub(clock_boottime()?)
+}
+
+fn clock_boottime() -> Option<Duration> {
+    // SAFETY: `ts` is a plain C struct, valid all zero, that clock_gettime fills in.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is a valid, exclusively borrowed timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } != 0 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(ts.tv_sec).ok()?,
+        u32::try_from(ts.tv_nsec).ok()?,
+    ))
+}
+
+/// When this machine booted (contract §7, "After a reboot"): when its PID 1 started, which
+/// is the kernel's boot on a machine of its own and the container's boot in a container
+/// (whose reboot ends its processes while the kernel runs on), to the clock tick; the
+/// kernel's boot when PID 1's start cannot be read.
+pub fn boot_time() -> Option<SystemTime> {
+    let kernel = kernel_boot_time()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let (Some(ticks), Ok(hz @ 1..)) = (process_start_time(1), u64::try_from(hz)) else {
+        return Some(kernel);
+    };
+    let after =
+        Duration::from_secs(ticks / hz) + Duration::from_nanos(ticks % hz * 1_000_000_000 / hz);
+    kernel.checked_add(after).or(Some(kernel))
 }
 
 /// Watches the run's process (`--pid`).
@@ -241,6 +278,38 @@ mod tests {
             matches!(PidWatch::new(me, st.map(|s| s + 1)), PidWatch::Gone),
             "pid reuse is detected"
         );
+    }
+
+    /// /proc/stat's `btime` (seconds, truncated) is the kernel's boot; PID 1 started at it
+    /// or after; this process after both.
+    #[test]
+    fn boot_times_agree_with_proc_stat() {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap();
+        let btime: u64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let secs = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+        };
+        let kernel = kernel_boot_time().unwrap();
+        assert!(
+            (secs(kernel) - btime as f64).abs() < 2.0,
+            "{kernel:?} vs btime {btime}"
+        );
+        let boot = boot_time().unwrap();
+        let me = process_start_time(std::process::id()).unwrap();
+        let pid1 = process_start_time(1).unwrap();
+        assert!(
+            kernel <= boot && pid1 <= me,
+            "{kernel:?} {boot:?} {pid1} {me}"
+        );
+        assert!(boot <= SystemTime::now());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - `message`: the post; `status_view`: what `status` shows; `redact`: the webhook
 //!   secret kept out of every text.
 //! - `prune`: what `prune` removes, and what the history still needs.
+//! - `resume`: after a reboot, the runs the boot ended and the builds `resume` starts.
 
 pub(crate) mod cypress_errors;
 pub(crate) mod follow_rules;
@@ -22,6 +23,7 @@ pub(crate) mod message;
 pub(crate) mod pipeline;
 pub(crate) mod prune;
 pub(crate) mod redact;
+pub(crate) mod resume;
 pub(crate) mod retry;
 pub(crate) mod rules;
 pub(crate) mod status_view;

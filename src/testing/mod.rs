@@ -1,7 +1,8 @@
 //! What the integration tests, the benches and the fuzz target use of the crate's
 //! insides, behind the `testing` feature (never in the release binary): the fuzz
-//! property (`check`), the bench's in-process scan, the environment file's reading, and
-//! a post as Mattermost shows it (`mattermost`), for the unit tests too.
+//! property (`check`), the bench's in-process scan, the environment file's reading, the
+//! machine's boot time, and a post as Mattermost shows it (`mattermost`), for the unit
+//! tests too.
 
 mod check;
 pub mod mattermost;
@@ -53,4 +54,10 @@ pub fn env_file_assignments(text: &str) -> Vec<(String, String)> {
         .into_iter()
         .map(|a| (a.name, a.value))
         .collect()
+}
+
+/// The machine's boot as a watch and `resume` see it (`sys::boot_time`): the tests date a
+/// build before it, as a reboot would leave it.
+pub fn boot_time() -> Option<SystemTime> {
+    crate::edges::sys::boot_time()
 }

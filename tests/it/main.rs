@@ -19,5 +19,6 @@ mod known_issues;
 mod log_cuts;
 mod log_edges;
 mod prune;
+mod reboot;
 mod triage;
 mod watch;

@@ -119,7 +119,8 @@ impl Watcher {
                 hung: cfg.hung_timeout,
                 fatal_grace: cfg.fatal_grace,
             },
-        );
+        )
+        .with_boot(sys::boot_time());
         let core = Core {
             pipeline: Pipeline::new(Scanner::new(rules, redactor), machine),
             effects: Effects {

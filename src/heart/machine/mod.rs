@@ -11,6 +11,7 @@
 mod categorized;
 mod fatal;
 mod plain;
+mod reboot;
 
 use crate::data::build_state::{BuildState, Target};
 use crate::data::caps::{
@@ -106,6 +107,8 @@ pub(crate) struct Machine {
     /// The fatal error the log rests on (`at_rest`): the run ends on it once the grace
     /// passes or the run's process exits, unless the log goes on first.
     fatal: Option<String>,
+    /// The machine's last boot (`reboot.rs`).
+    boot: Option<SystemTime>,
 }
 
 /// The reason recorded for a Cypress result.
@@ -129,6 +132,7 @@ impl Machine {
             state,
             timeouts,
             fatal: None,
+            boot: None,
         }
     }
 
@@ -316,16 +320,17 @@ impl Machine {
         step.transition(text);
     }
 
-    /// When the next timeout falls due, if any.
+    /// When the next timeout falls due (or fell: the boot that ended the run), if any.
     pub fn next_deadline(&self) -> Option<SystemTime> {
-        match self.state.run.status {
+        let timeout = match self.state.run.status {
             Status::Waiting => self.state.created_at.0.checked_add(self.timeouts.start),
             Status::Running => [self.hung_deadline(), self.fatal_deadline()]
                 .into_iter()
                 .flatten()
                 .min(),
             _ => None,
-        }
+        };
+        timeout.into_iter().chain(self.reboot_deadline()).min()
     }
 
     /// The last log growth (or the first watch).
@@ -340,7 +345,8 @@ impl Machine {
         self.quiet_since().checked_add(self.timeouts.hung?)
     }
 
-    /// Time passed: the start and hung timeouts, and the grace after a fatal error.
+    /// Time passed: the start and hung timeouts, the grace after a fatal error, and a run
+    /// the machine's boot ended.
     pub fn tick(&mut self, now: SystemTime) -> Step {
         let mut step = Step::default();
         if self.next_deadline().is_none_or(|due| now < due) {
@@ -351,6 +357,9 @@ impl Machine {
         {
             // The grace ends first when both are due: the run did not hang, Cypress quit.
             self.fatal_error(line, now, &mut step);
+        } else if self.reboot_deadline().is_some() {
+            // Before the timeouts: whatever they say fell due while nobody watched.
+            self.restarted(now, &mut step);
         } else if self.state.run.status == Status::Waiting {
             let why = format!(
                 "no log file appeared within {}",
