@@ -77,7 +77,7 @@ pub(crate) fn cancel(raw: &CancelArgs, env: &Env) -> Result<()> {
         }
     }
     if !raw.no_stop
-        && let Err(e) = super::systemctl(env, "stop", &build)
+        && let Err(e) = super::systemctl(env, &["stop"], &build)
     {
         // The marker already stops the watcher within a second; a failed stop is reported,
         // not fatal.

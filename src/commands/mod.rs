@@ -3,14 +3,15 @@
 //! code.
 //!
 //! - `watch`: follow a build's log to its end and post (set-up, the loop, the posts).
-//! - `start`, `cancel`, `status`, `history`, `check_webhook`, `prune`: the operator
-//!   commands.
+//! - `start`, `cancel`, `status`, `resume`, `history`, `check_webhook`, `prune`: the
+//!   operator commands.
 
 mod cancel;
 mod check_webhook;
 mod history;
 pub(crate) mod outcome;
 mod prune;
+mod resume;
 mod start;
 mod status;
 mod watch;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli, env: &Env) -> std::result::Result<Outcome, Error> {
         Some(Command::Start(args)) => done(start::start(&args, env)),
         Some(Command::Cancel(args)) => done(cancel::cancel(&args, env)),
         Some(Command::Status(args)) => done(status::status(&args, env)),
+        Some(Command::Resume(args)) => done(resume::resume(&args, env)),
         Some(Command::History(args)) => done(history::history(&args, env)),
         Some(Command::CheckWebhook(args)) => done(check_webhook::check_webhook(&args, env)),
         Some(Command::Prune(args)) => done(prune::prune(&args, env)),
@@ -53,7 +55,9 @@ fn systemctl_program(env: &Env) -> &str {
     vars::SYSTEMCTL.get(env).unwrap_or(default)
 }
 
-/// `systemctl <verb>` of the build's instance.
-fn systemctl(env: &Env, verb: &str, build: &BuildName) -> Result<()> {
-    sys::systemctl(systemctl_program(env), verb, &unit_name(build)).map_err(Error::other)
+/// `systemctl <verb...>` of the build's instance (`["start", "--no-block"]`, say).
+fn systemctl(env: &Env, verb: &[&str], build: &BuildName) -> Result<()> {
+    let unit = unit_name(build);
+    let args: Vec<&str> = verb.iter().copied().chain([unit.as_str()]).collect();
+    sys::systemctl(systemctl_program(env), &args).map_err(Error::other)
 }

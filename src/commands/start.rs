@@ -67,7 +67,7 @@ pub(crate) fn start(raw: &WatchArgs, env: &Env) -> Result<()> {
     }
     bd.create()?;
     bd.write_request(&prepared.cfg.request)?;
-    super::systemctl(env, "start", build)?;
+    super::systemctl(env, &["start"], build)?;
     if retry_post {
         out::line(format_args!(
             "started {unit} to deliver the undelivered post of build {build}"

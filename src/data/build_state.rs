@@ -163,6 +163,12 @@ impl BuildState {
         self.run.status.is_terminal()
     }
 
+    /// A watcher has work here (contract §7): the run is live, or a post it needs is not
+    /// delivered yet. A dry run's state is no real watcher's work.
+    pub fn wants_watcher(&self) -> bool {
+        !self.dry_run && (!self.finished() || self.post.post_pending)
+    }
+
     pub fn run_of(&self, t: Target) -> &RunRecord {
         match t {
             Target::Run => &self.run,

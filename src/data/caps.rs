@@ -79,6 +79,9 @@ pub(crate) const HISTORY_COMMAND_BUDGET: Duration = Duration::from_secs(10);
 /// many of those are named.
 pub(crate) const LOG_DIR_SCAN: usize = 10_000;
 pub(crate) const SHOWN_SIMILAR_LOGS: usize = 3;
+/// Most instances one `resume` starts: a state root full of forgotten builds does not hold
+/// up the boot (the rest are started by the next `resume`).
+pub(crate) const MAX_RESUMED: usize = 200;
 /// Bytes read from the log at a time.
 pub(crate) const READ_CHUNK: usize = 256 * 1024;
 /// Bytes of the log a watch reads in one go before it looks at its stop signals, the

@@ -249,17 +249,18 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// Runs `program verb unit` (systemctl, or the stub the tests give); a failure names the
+/// Runs `program args...` (systemctl, or the stub the tests give); a failure names the
 /// command.
-pub fn systemctl(program: &str, verb: &str, unit: &str) -> Result<(), String> {
+pub fn systemctl(program: &str, args: &[&str]) -> Result<(), String> {
+    let shown = args.join(" ");
     let status = std::process::Command::new(program)
-        .args([verb, unit])
+        .args(args)
         .status()
-        .map_err(|e| format!("running {program} {verb} {unit}: {e}"))?;
+        .map_err(|e| format!("running {program} {shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{program} {verb} {unit} failed ({status})"))
+        Err(format!("{program} {shown} failed ({status})"))
     }
 }
 

@@ -93,6 +93,9 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Show every build under the state root.
     Status(StatusArgs),
+    /// Start the instance of every build that needs a watcher and has none (after a
+    /// reboot): live or with a post pending, not cancelled, not watched.
+    Resume(ResumeArgs),
     /// Show a spec's last runs under the state root, and its tests' windows.
     History(HistoryArgs),
     /// Validate the Mattermost configuration; with --send, post a test message.
@@ -198,6 +201,16 @@ pub(crate) struct StatusArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ResumeArgs {
+    /// Say which instances it would start, and why; start nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 
     #[command(flatten)]
     pub(crate) paths: PathArgs,

@@ -20,5 +20,6 @@ mod log_cuts;
 mod log_edges;
 mod prune;
 mod reboot;
+mod resume;
 mod triage;
 mod watch;
