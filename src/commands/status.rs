@@ -7,6 +7,7 @@ use crate::data::error::{Error, Result};
 use crate::data::names::BuildName;
 use crate::edges::build_dir::{self, BuildDir};
 use crate::edges::stdout as out;
+use crate::heart::resume::{self, Choice, Found};
 use crate::heart::status_view::{self, BuildSummary, Row};
 use crate::settings::config::Paths;
 use crate::settings::env::Env;
@@ -63,7 +64,18 @@ pub(crate) fn status(raw: &StatusArgs, env: &Env) -> Result<()> {
     }
 }
 
+/// One build; forgotten (WATCHER `none`) when `resume` would start its instance.
 fn summary(root: &Path, name: &BuildName) -> BuildSummary {
     let bd = BuildDir::new(root, name);
-    BuildSummary::from_peek(name, bd.peek(), bd.is_watched(), bd.is_young())
+    let peeked = bd.peek();
+    let (watched, young) = (bd.is_watched(), bd.is_young());
+    let found = Found {
+        peeked: &peeked,
+        cancelled: bd.cancelled().is_some(),
+        watched,
+        young,
+        log_mtime: None,
+    };
+    let forgotten = matches!(resume::choose(name, &found, None), Choice::Start(_));
+    BuildSummary::from_peek(name, peeked, watched, young, forgotten)
 }

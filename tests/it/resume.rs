@@ -342,3 +342,67 @@ fn resume_starts_at_most_200_at_once() {
         "{out}"
     );
 }
+
+/// `status` shows what `resume` would start as not watched (`none` in WATCHER, `"watcher":
+/// "none"` in JSON, `watched` false as before), with a hint under the table; a watched
+/// build as `running`; everything else as `-` (null).
+#[test]
+fn status_shows_a_build_without_its_watcher_as_none() {
+    let mut r = rebooted("status-none");
+    let sb = &r.sb;
+    let (code, out, err) = text(&sb.run(None, &["status"]));
+    assert_eq!(code, 0, "{err}");
+    let watcher = |b: &str| {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{b} ")))
+            .unwrap_or_else(|| panic!("{b} missing:\n{out}"));
+        row.rsplit("  ").next().unwrap().trim().to_string()
+    };
+    for (b, want) in [
+        ("live-old", "none"),
+        ("live-new", "none"),
+        ("pending", "none"),
+        ("requested", "none"),
+        // No watcher holds it (nor can: resume says why it does not start it).
+        ("lock-fifo", "none"),
+        ("watched", "running"),
+        ("posted", "-"),
+        ("cancelled", "-"),
+        ("cancel-marker", "-"),
+        ("dry", "-"),
+    ] {
+        assert_eq!(watcher(b), want, "{b}:\n{out}");
+    }
+    assert!(
+        out.ends_with(
+            "\n\nWATCHER none: 5 builds are live or have a post pending, and no watcher follows them (after a reboot, say): run atvm-run-watcher resume (or start-atvm-run-watcher.sh --build-name NAME for one)\n"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = text(&sb.run(None, &["status", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |b: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["build"] == b)
+            .unwrap()
+            .clone()
+    };
+    for (b, watched, watcher) in [
+        ("live-old", false, serde_json::json!("none")),
+        ("pending", false, serde_json::json!("none")),
+        ("watched", true, serde_json::json!("running")),
+        ("posted", false, serde_json::Value::Null),
+    ] {
+        assert_eq!(
+            (row(b)["watched"].clone(), row(b)["watcher"].clone()),
+            (watched.into(), watcher),
+            "{b}"
+        );
+    }
+    r.watcher.signal(SIGTERM);
+    assert_eq!(r.watcher.code(), 0);
+}

@@ -1,7 +1,8 @@
 //! What `status` shows of each build: one `BuildSummary` per build directory, as a
 //! table, a detail view of one build (`table.rs`) or JSON (the `--json` shape is this
 //! struct's serialisation, one build at a time so that the list is streamed). Pure: the
-//! build directories are read by `edges::build_dir` (`BuildDir::peek` gives a `Peeked`).
+//! build directories are read by `edges::build_dir` (`BuildDir::peek` gives a `Peeked`),
+//! and whether a build needs a watcher it lacks is `heart::resume::choose`'s to say.
 
 use crate::data::build_state::{BuildState, SubrunState};
 use crate::data::run::{Failure, Flaky, SpecRow};
@@ -23,6 +24,41 @@ pub(crate) enum Peeked {
     Empty,
     /// Unreadable, and why.
     Damaged(String),
+}
+
+/// The WATCHER column (`watcher` in `--json`; `-`, null, when neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watcher {
+    /// A watcher holds the build.
+    Running,
+    /// The build is live or has a post pending, and no watcher holds it (contract §7):
+    /// forgotten, after a reboot say; `resume` would start its instance.
+    Missing,
+}
+
+impl Watcher {
+    fn of(watched: bool, forgotten: bool) -> Option<Watcher> {
+        match (watched, forgotten) {
+            (true, _) => Some(Watcher::Running),
+            (false, true) => Some(Watcher::Missing),
+            (false, false) => None,
+        }
+    }
+
+    /// The word the table and the JSON show.
+    pub fn word(w: Option<Watcher>) -> &'static str {
+        match w {
+            Some(Watcher::Running) => "running",
+            Some(Watcher::Missing) => "none",
+            None => "-",
+        }
+    }
+}
+
+impl Serialize for Watcher {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(Watcher::word(Some(*self)))
+    }
 }
 
 /// One line of `status`.
@@ -53,6 +89,8 @@ pub(crate) struct BuildSummary {
     pub updated_at: Option<String>,
     /// A watcher holds the build right now.
     pub watched: bool,
+    /// Who watches it (the WATCHER column).
+    pub watcher: Option<Watcher>,
     /// Why the build directory could not be read, if it could not.
     pub damaged: Option<String>,
     /// The digest (contract §9): the summary table's rows, failing and flaky tests.
@@ -90,7 +128,13 @@ impl SubrunSummary {
 }
 
 impl BuildSummary {
-    pub fn from_state(build: &str, st: &BuildState, watched: bool) -> BuildSummary {
+    /// `forgotten`: live or with a post pending, and no watcher (`Watcher::Missing`).
+    pub fn from_state(
+        build: &str,
+        st: &BuildState,
+        watched: bool,
+        forgotten: bool,
+    ) -> BuildSummary {
         let planned = (!st.planned_groups.is_empty()).then_some(st.planned_groups.len());
         let total = st.subruns.len().max(planned.unwrap_or(0));
         BuildSummary {
@@ -120,6 +164,7 @@ impl BuildSummary {
             created_at: Some(st.created_at.rfc3339()),
             updated_at: Some(st.updated_at.rfc3339()),
             watched,
+            watcher: Watcher::of(watched, forgotten),
             damaged: None,
             specs: st.run.specs.clone(),
             failures: st.run.failures.clone(),
@@ -130,10 +175,16 @@ impl BuildSummary {
     /// `young`: the build directory was made seconds ago. A build being set up (its
     /// directory exists, its files not yet) is starting, not damaged; so is any build whose
     /// watcher holds it (the watcher sets an unreadable state.json aside itself).
-    pub fn from_peek(build: &str, peeked: Peeked, watched: bool, young: bool) -> BuildSummary {
+    pub fn from_peek(
+        build: &str,
+        peeked: Peeked,
+        watched: bool,
+        young: bool,
+        forgotten: bool,
+    ) -> BuildSummary {
         match peeked {
             Peeked::State(st) | Peeked::Requested(st) => {
-                BuildSummary::from_state(build, &st, watched)
+                BuildSummary::from_state(build, &st, watched, forgotten)
             }
             Peeked::Empty if watched || young => BuildSummary::unread(build, None, watched),
             Peeked::Damaged(_) if watched => BuildSummary::unread(build, None, watched),
@@ -167,6 +218,7 @@ impl BuildSummary {
             created_at: None,
             updated_at: None,
             watched,
+            watcher: Watcher::of(watched, false),
             damaged: why,
             specs: Vec::new(),
             failures: Vec::new(),

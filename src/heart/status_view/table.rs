@@ -1,6 +1,6 @@
 //! `status` as text: the table of every build, and the detail view of one.
 
-use super::BuildSummary;
+use super::{BuildSummary, Watcher};
 use crate::data::caps::SHOWN_DAMAGE;
 use crate::data::status::Shown;
 use crate::data::time::{Timestamp, short_age};
@@ -85,14 +85,11 @@ pub(crate) fn render_detail(r: &BuildSummary, now: SystemTime) -> String {
     if let Some(e) = &r.post_error {
         line("post error", e.clone());
     }
-    line(
-        "watcher",
-        if r.watched {
-            "running".into()
-        } else {
-            "-".into()
-        },
-    );
+    let watcher = Watcher::word(r.watcher);
+    match r.watcher {
+        Some(Watcher::Missing) => line("watcher", format!("{watcher}: {}", start_hint(1))),
+        _ => line("watcher", watcher.into()),
+    }
     if r.categorize {
         line("sub-runs", subruns_cell(r));
         for s in &r.subruns {
@@ -151,7 +148,7 @@ pub(crate) fn table_row(r: &BuildSummary, now: SystemTime) -> Row {
         .map_or("-".into(), |t| {
             short_age(now.duration_since(t.0).unwrap_or_default())
         });
-    let watcher = if r.watched { "running" } else { "-" };
+    let watcher = Watcher::word(r.watcher);
     let progress = match &r.damaged {
         Some(why) => why.chars().take(SHOWN_DAMAGE).collect(),
         None => r.progress.clone().unwrap_or_else(|| "-".into()),
@@ -168,7 +165,19 @@ pub(crate) fn table_row(r: &BuildSummary, now: SystemTime) -> Row {
     ]
 }
 
-/// The `status` table of `rows`, under its header, each column as wide as its widest cell.
+/// What to run for `n` builds a watcher lacks.
+fn start_hint(n: usize) -> String {
+    let what = match n {
+        1 => "it is live or has a post pending, and no watcher follows it".to_string(),
+        n => format!("{n} builds are live or have a post pending, and no watcher follows them"),
+    };
+    format!(
+        "{what} (after a reboot, say): run atvm-run-watcher resume (or start-atvm-run-watcher.sh --build-name NAME for one)"
+    )
+}
+
+/// The `status` table of `rows`, under its header, each column as wide as its widest cell;
+/// under it, what to run when a build lacks its watcher (WATCHER `none`).
 pub(crate) fn render_rows(rows: &[Row]) -> String {
     let header: Row = HEADER.map(String::from);
     let all = || std::iter::once(&header).chain(rows);
@@ -184,6 +193,11 @@ pub(crate) fn render_rows(rows: &[Row]) -> String {
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
+    }
+    let missing = Watcher::word(Some(Watcher::Missing));
+    let forgotten = rows.iter().filter(|r| r[7] == missing).count();
+    if forgotten > 0 {
+        out.push_str(&format!("\nWATCHER {missing}: {}\n", start_hint(forgotten)));
     }
     out
 }

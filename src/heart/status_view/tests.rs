@@ -59,8 +59,8 @@ fn table_shows_each_state_and_damage() {
     b.post.post_error = Some("HTTP 400".into());
     b.planned_groups = vec!["a".into(), "b".into()];
     let rows = vec![
-        BuildSummary::from_state("beta", &b, false),
-        BuildSummary::from_state("alpha", &a, true),
+        BuildSummary::from_state("beta", &b, false, false),
+        BuildSummary::from_state("alpha", &a, true, false),
         BuildSummary::unread("gamma", Some("state.json: EOF while parsing".into()), false),
         BuildSummary::unread("delta", None, true),
     ];
@@ -109,7 +109,7 @@ fn categorized_counters_count_finished_planned_and_posted_apart() {
         st.run.status = status;
         st.planned_groups = (0..planned).map(|i| format!("g{i}")).collect();
         st.subruns = subs;
-        BuildSummary::from_state("c", &st, true)
+        BuildSummary::from_state("c", &st, true, false)
     };
     #[rustfmt::skip]
     let cases = [
@@ -146,7 +146,10 @@ fn the_detail_view_says_why_when_and_each_subrun() {
     let mut g2 = subrun(2, "windows", Status::Cancelled);
     g2.run.reason = Some("cancelled".into());
     st.subruns = vec![g1, g2];
-    let text = render_detail(&BuildSummary::from_state("nightly-42", &st, false), now);
+    let text = render_detail(
+        &BuildSummary::from_state("nightly-42", &st, false, false),
+        now,
+    );
     for want in [
         "status       CANCELLED",
         "reason       cancelled: aborted by operator",
@@ -158,4 +161,76 @@ fn the_detail_view_says_why_when_and_each_subrun() {
     ] {
         assert!(text.contains(want), "{want:?} in:\n{text}");
     }
+}
+
+/// A build that needs a watcher and has none (contract §7): `none` in WATCHER, a hint under
+/// the table and in the detail view, `"watcher": "none"` in JSON (`watched` as before).
+#[test]
+fn a_build_without_its_watcher_shows_none_and_what_to_run() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let t = Timestamp(now - Duration::from_secs(60));
+    let build = |name: &str, status: Status| {
+        let mut st = BuildState::new(&name.into(), false, "/l/x.log", t);
+        st.run.status = status;
+        st
+    };
+    let rows = vec![
+        BuildSummary::from_state(
+            "forgotten",
+            &build("forgotten", Status::Running),
+            false,
+            true,
+        ),
+        BuildSummary::from_state("watched", &build("watched", Status::Running), true, false),
+        BuildSummary::from_state("done", &build("done", Status::Completed), false, false),
+        BuildSummary::unread("broken", Some("state.json: EOF".into()), false),
+        BuildSummary::unread("starting", None, true),
+    ];
+    let table = render_table(&rows, now);
+    let lines: Vec<&str> = table.lines().collect();
+    let column: Vec<&str> = lines[1..6]
+        .iter()
+        .map(|l| l.rsplit("  ").next().unwrap())
+        .collect();
+    assert_eq!(column, ["none", "running", "-", "-", "running"], "{table}");
+    assert_eq!(
+        &lines[6..],
+        [
+            "",
+            "WATCHER none: it is live or has a post pending, and no watcher follows it (after a reboot, say): run atvm-run-watcher resume (or start-atvm-run-watcher.sh --build-name NAME for one)"
+        ],
+        "{table}"
+    );
+    let two = render_table(&[rows[0].clone(), rows[0].clone()], now);
+    assert!(two.contains("\nWATCHER none: 2 builds are live or have a post pending, and no watcher follows them (after"), "{two}");
+    let detail = render_detail(&rows[0], now);
+    assert!(
+        detail.contains("watcher      none: it is live or has a post pending"),
+        "{detail}"
+    );
+    assert!(render_detail(&rows[1], now).contains("watcher      running\n"));
+    let json: Vec<(bool, serde_json::Value)> = rows
+        .iter()
+        .map(|r| serde_json::from_str::<serde_json::Value>(&r.json()).unwrap())
+        .map(|v| (v["watched"].as_bool().unwrap(), v["watcher"].clone()))
+        .collect();
+    let w = |s: &str| serde_json::Value::String(s.into());
+    let null = serde_json::Value::Null;
+    assert_eq!(
+        json,
+        [
+            (false, w("none")),
+            (true, w("running")),
+            (false, null.clone()),
+            (false, null),
+            (true, w("running"))
+        ]
+    );
+    let rows = vec![rows[1].clone(), rows[2].clone()];
+    let table = render_table(&rows, now);
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "no hint when none lacks a watcher:\n{table}"
+    );
 }
