@@ -91,7 +91,8 @@ dist: build
 	install -d -m 0755 "$(DIST_DIR)"
 	install -m 0755 $(BIN) compat/atvm_run_watcher.py dist/start-atvm-run-watcher.sh \
 		dist/cancel-atvm-run-watcher.sh "$(DIST_DIR)/"
-	install -m 0644 systemd/atvm-run-watcher@.service dist/atvm-run-watcher.env.example dist/known-issues.example.json \
+	install -m 0644 systemd/atvm-run-watcher@.service systemd/atvm-run-watcher-resume.service \
+		dist/atvm-run-watcher.env.example dist/known-issues.example.json \
 		dist/rules.example.json INSTALL.md "$(DIST_DIR)/"
 	sed '/^<!-- dev/,/^<!-- \/dev -->$$/d' README.md | cat -s >"$(DIST_DIR)/README.md" \
 		&& chmod 0644 "$(DIST_DIR)/README.md"

@@ -4,20 +4,25 @@
 #
 #   make install     [DESTDIR=/staging] [PREFIX=/opt/atvm-watcher-service]
 #   make uninstall   keeps /etc/atvm-run-watcher.env and /var/lib/atvm-run-watcher
-#   make check       validates the installed files (and the unit, when systemd runs)
+#   make check       validates the installed files (and the units, when systemd runs)
 #
-# Only PREFIX moves: the env file, the unit and the state root are where the binary's
-# defaults, `start` and the unit (EnvironmentFile=, StateDirectory=) expect them.
+# Only PREFIX moves: the env file, the units and the state root are where the binary's
+# defaults, `start` and the units (EnvironmentFile=, StateDirectory=) expect them.
+# Two units: the template (one watcher per build, started on demand, never enabled) and
+# the resume unit (enabled: at boot it starts the watchers a reboot ended).
 
 PREFIX  = /opt/atvm-watcher-service
 DESTDIR =
 
 UNIT      = atvm-run-watcher@.service
+RESUME    = atvm-run-watcher-resume.service
 UNITDIR   = /etc/systemd/system
+# Where `systemctl enable` links the resume unit (its WantedBy=multi-user.target).
+WANTS     = $(UNITDIR)/multi-user.target.wants
 ENVFILE   = /etc/atvm-run-watcher.env
 STATEROOT = /var/lib/atvm-run-watcher
 LEGACY    = /root/atvm-watcher-service
-# The PREFIX the unit file is written for; `install` rewrites it when PREFIX differs.
+# The PREFIX the unit files are written for; `install` rewrites it when PREFIX differs.
 UNIT_PREFIX = /opt/atvm-watcher-service
 
 PROGRAMS = atvm-run-watcher atvm_run_watcher.py start-atvm-run-watcher.sh cancel-atvm-run-watcher.sh
@@ -44,7 +49,7 @@ install:
 	@case "$(PREFIX)" in /*) ;; *) echo "error: PREFIX must be an absolute path, not '$(PREFIX)'" >&2; exit 2 ;; esac
 	@case "$(PREFIX)" in *[!A-Za-z0-9._/+-]*) echo "error: PREFIX may hold only letters, digits and . _ / + - (it goes into the unit's ExecStart=)" >&2; exit 2 ;; esac
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" != 0 ]; then echo "error: make install must run as root (or stage it with DESTDIR=...)" >&2; exit 1; fi
-	@for f in $(PROGRAMS) $(DOCS) $(UNIT); do [ -f "$$f" ] || { echo "error: $$f is missing here: run make install in the unpacked release directory" >&2; exit 1; }; done
+	@for f in $(PROGRAMS) $(DOCS) $(UNIT) $(RESUME); do [ -f "$$f" ] || { echo "error: $$f is missing here: run make install in the unpacked release directory" >&2; exit 1; }; done
 # Which build replaces which: the rollback (INSTALL.md) needs to know what was there.
 	@old=$$(cat "$(P)/VERSION" 2>/dev/null || true); new=$$(cat VERSION); \
 	if [ -z "$$old" ]; then echo "installing atvm-watcher-service $$new (none installed in $(PREFIX) before)"; \
@@ -56,11 +61,13 @@ install:
 	@if [ -f "$(INVENTORY)" ]; then install -d -m 0755 "$(P)/inventory" && $(PUT) 0644 "$(INVENTORY)" "$(P)/$(INVENTORY)" && echo "installed $(PREFIX)/$(INVENTORY) (0644)"; fi
 	install -d -m 0755 "$(DESTDIR)$(UNITDIR)"
 # A unit that differs (a hand-made one, say) is replaced, and what it ran is named.
-	@u="$(DESTDIR)$(UNITDIR)/$(UNIT)"; \
-	sed 's|$(UNIT_PREFIX)|$(PREFIX)|g' "$(UNIT)" >"$$u.installing" && chmod 0644 "$$u.installing" || exit 1; \
-	if [ -f "$$u" ] && [ "$$(cat "$$u")" != "$$(cat "$$u.installing")" ]; then \
-		was=$$(sed -n 's/^ExecStart=//p' "$$u"); echo "replaced $(UNITDIR)/$(UNIT), which ran: $${was:-(no ExecStart)}"; fi; \
-	mv -f "$$u.installing" "$$u" && echo "installed $(UNITDIR)/$(UNIT) (0644)"
+	@for n in $(UNIT) $(RESUME); do \
+		u="$(DESTDIR)$(UNITDIR)/$$n"; \
+		sed 's|$(UNIT_PREFIX)|$(PREFIX)|g' "$$n" >"$$u.installing" && chmod 0644 "$$u.installing" || exit 1; \
+		if [ -f "$$u" ] && [ "$$(cat "$$u")" != "$$(cat "$$u.installing")" ]; then \
+			was=$$(sed -n 's/^ExecStart=//p' "$$u"); echo "replaced $(UNITDIR)/$$n, which ran: $${was:-(no ExecStart)}"; fi; \
+		mv -f "$$u.installing" "$$u" && echo "installed $(UNITDIR)/$$n (0644)" || exit 1; \
+	done
 # The env file holds the operator's webhook: created once, never overwritten, only warned about.
 	@f="$(DESTDIR)$(ENVFILE)"; \
 	if [ -e "$$f" ] || [ -L "$$f" ]; then \
@@ -87,8 +94,14 @@ install:
 			else echo "note: $${f#"$(DESTDIR)"} sets MATTERMOST_ATVM_WEBHOOK; $(ENVFILE) (kept) is what the watchers read"; fi; \
 		done; \
 	fi
-	@if $(SYSTEMD_LIVE); then systemctl daemon-reload && echo "ran systemctl daemon-reload"; \
-	else echo "skipped systemctl daemon-reload (staged install or systemd not running)"; fi
+# The resume unit is enabled as `systemctl enable` does it; staged (or with no systemd
+# running) the same link is made in the tree, and no systemctl runs.
+	@if $(SYSTEMD_LIVE); then systemctl daemon-reload && echo "ran systemctl daemon-reload" \
+		&& systemctl enable --quiet $(RESUME) && echo "enabled $(RESUME) (systemctl enable): at boot it starts the watchers a reboot ended"; \
+	else install -d -m 0755 "$(DESTDIR)$(WANTS)" \
+		&& ln -sfn "$(UNITDIR)/$(RESUME)" "$(DESTDIR)$(WANTS)/$(RESUME)" \
+		&& echo "enabled $(RESUME): linked $(WANTS)/$(RESUME) -> $(UNITDIR)/$(RESUME)" \
+		&& echo "skipped systemctl daemon-reload (staged install or systemd not running)"; fi
 	@echo "installed atvm-watcher-service $$(cat VERSION) in $(PREFIX). Next: edit $(ENVFILE) if it is new, then run: make check"
 
 uninstall:
@@ -99,7 +112,10 @@ uninstall:
 		if [ -e "$(P)/$$f" ]; then rm -f "$(P)/$$f" && echo "removed $(PREFIX)/$$f"; fi; done
 	@if [ -d "$(P)/inventory" ]; then rmdir "$(P)/inventory" 2>/dev/null || echo "kept $(PREFIX)/inventory: it holds files this package did not install"; fi
 	@if [ -d "$(P)" ]; then rmdir "$(P)" 2>/dev/null && echo "removed $(PREFIX)" || echo "kept $(PREFIX): it holds files this package did not install"; fi
-	@if [ -e "$(DESTDIR)$(UNITDIR)/$(UNIT)" ]; then rm -f "$(DESTDIR)$(UNITDIR)/$(UNIT)" && echo "removed $(UNITDIR)/$(UNIT)"; fi
+	@if $(SYSTEMD_LIVE) && [ -e "$(UNITDIR)/$(RESUME)" ]; then systemctl disable --quiet $(RESUME) && echo "disabled $(RESUME) (systemctl disable)"; fi
+	@l="$(DESTDIR)$(WANTS)/$(RESUME)"; if [ -e "$$l" ] || [ -L "$$l" ]; then rm -f "$$l" && echo "removed $(WANTS)/$(RESUME)"; fi
+	@for u in $(UNIT) $(RESUME); do \
+		if [ -e "$(DESTDIR)$(UNITDIR)/$$u" ]; then rm -f "$(DESTDIR)$(UNITDIR)/$$u" && echo "removed $(UNITDIR)/$$u"; fi; done
 	@if $(SYSTEMD_LIVE); then systemctl daemon-reload && echo "ran systemctl daemon-reload"; \
 	else echo "skipped systemctl daemon-reload (staged install or systemd not running)"; fi
 	@echo "kept $(ENVFILE) and $(STATEROOT) (every build's state); remove them by hand if you want them gone"
@@ -119,6 +135,11 @@ check:
 	u="$(DESTDIR)$(UNITDIR)/$(UNIT)"; \
 	if grep -qx "ExecStart=$(PREFIX)/atvm-run-watcher --build-name %i" "$$u" 2>/dev/null; then echo "ok: $(UNITDIR)/$(UNIT) runs $(PREFIX)/atvm-run-watcher"; \
 	else echo "FAIL: $(UNITDIR)/$(UNIT) is missing or does not run $(PREFIX)/atvm-run-watcher"; fail=1; fi; \
+	r="$(DESTDIR)$(UNITDIR)/$(RESUME)"; \
+	if grep -qx "ExecStart=$(PREFIX)/atvm-run-watcher resume" "$$r" 2>/dev/null; then echo "ok: $(UNITDIR)/$(RESUME) runs $(PREFIX)/atvm-run-watcher resume"; \
+	else echo "FAIL: $(UNITDIR)/$(RESUME) is missing or does not run $(PREFIX)/atvm-run-watcher resume"; fail=1; fi; \
+	if [ "$$(readlink "$(DESTDIR)$(WANTS)/$(RESUME)" 2>/dev/null)" = "$(UNITDIR)/$(RESUME)" ]; then echo "ok: $(RESUME) is enabled ($(WANTS)/$(RESUME)): it runs at boot"; \
+	else echo "FAIL: $(RESUME) is not enabled: after a reboot nothing would start the watchers (make install enables it)"; fail=1; fi; \
 	e="$(DESTDIR)$(ENVFILE)"; \
 	if [ ! -f "$$e" ]; then echo "FAIL: $(ENVFILE) is missing (make install creates it)"; fail=1; \
 	elif out=$$(ATVM_WATCHER_ENV_FILE="$$e" "$(P)/atvm-run-watcher" check-webhook 2>&1); then \
@@ -132,6 +153,10 @@ check:
 	fi; \
 	if [ -d "$(DESTDIR)$(STATEROOT)" ]; then echo "ok: $(STATEROOT) exists"; else echo "FAIL: $(STATEROOT) is missing"; fail=1; fi; \
 	if $(SYSTEMD_LIVE); then \
-		if systemctl cat "$(UNIT)" >/dev/null; then echo "ok: systemctl cat $(UNIT)"; else echo "FAIL: systemctl cat $(UNIT)"; fail=1; fi; \
-	else echo "skipped: systemctl cat $(UNIT) (staged install or systemd not running)"; fi; \
+		for u in $(UNIT) $(RESUME); do \
+			if systemctl cat "$$u" >/dev/null; then echo "ok: systemctl cat $$u"; else echo "FAIL: systemctl cat $$u"; fail=1; fi; \
+		done; \
+		if [ "$$(systemctl is-enabled $(RESUME) 2>&1)" = enabled ]; then echo "ok: systemctl is-enabled $(RESUME)"; \
+		else echo "FAIL: systemctl is-enabled $(RESUME): $$(systemctl is-enabled $(RESUME) 2>&1)"; fail=1; fi; \
+	else echo "skipped: systemctl cat $(UNIT) $(RESUME) (staged install or systemd not running)"; fi; \
 	if [ "$$fail" = 0 ]; then echo "check passed"; else echo "check FAILED" >&2; exit 1; fi

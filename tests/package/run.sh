@@ -2,7 +2,9 @@
 # Package tests (issue 4), run by `make test` on the tarball `make dist` just built: the
 # tarball's contents, a staged install / reinstall / uninstall under DESTDIR with no Rust
 # toolchain and no Python on PATH, the compat entry point, the start and cancel helpers
-# against a stub systemctl, and the systemd unit (verify, security score, syscall filter).
+# against a stub systemctl, and the systemd units (verify, security score, syscall filter):
+# the template, and the resume unit that install enables (the link made in the staged tree,
+# no systemctl run) and uninstall removes.
 # Usage: tests/package/run.sh dist/out/atvm-watcher-service-<version>-x86_64.tar.gz
 # Single-quoted `sh -c` scripts and literal `$HOME` arguments are meant:
 # shellcheck disable=SC2016
@@ -16,6 +18,8 @@ name=$(basename "$tarball" -x86_64.tar.gz)
 version=${name#atvm-watcher-service-}
 prefix=/opt/atvm-watcher-service
 unit=atvm-run-watcher@.service
+resume=atvm-run-watcher-resume.service
+wants=etc/systemd/system/multi-user.target.wants
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # A command that fails outside a check stops the run: say where, loudly.
@@ -50,9 +54,12 @@ mode() { stat -c %a "$1"; }
 # --- A PATH with what the controller has (sh, make, coreutils) and nothing else ---------
 minbin=$work/minbin
 mkdir "$minbin"
-for t in sh make install mv chmod sed stat date id cat rm rmdir grep readlink dirname; do
+for t in sh make install mv chmod sed stat date id cat rm rmdir grep readlink dirname ln; do
     ln -s "$(command -v "$t")" "$minbin/$t"
 done
+# A systemctl that only records that it ran: a staged install must run none.
+printf '#!/bin/sh\necho "$*" >>"%s"\nexit 1\n' "$work/controller-systemctl.log" >"$minbin/systemctl"
+chmod 0755 "$minbin/systemctl"
 # The controller's view: no toolchain, no Python, no inherited MAKEFLAGS from `make test`.
 controller() { env -i PATH="$minbin" HOME=/nonexistent LC_ALL=C "$@"; }
 # run LOG COMMAND...: runs it, output to LOG; returns its exit code.
@@ -77,7 +84,7 @@ rc_of() {
 section "tarball $tarball"
 expected=$(printf '%s\n' "$name/" "$name/INSTALL.md" "$name/Makefile" "$name/README.md" \
     "$name/SHA256SUMS" "$name/VERSION" "$name/atvm-run-watcher" \
-    "$name/atvm-run-watcher.env.example" "$name/$unit" "$name/atvm_run_watcher.py" \
+    "$name/atvm-run-watcher.env.example" "$name/$unit" "$name/$resume" "$name/atvm_run_watcher.py" \
     "$name/cancel-atvm-run-watcher.sh" "$name/known-issues.example.json" "$name/rules.example.json" \
     "$name/start-atvm-run-watcher.sh" | LC_ALL=C sort)
 same "one top directory holding exactly the release files" "$expected" "$(tar tzf "$tarball" | LC_ALL=C sort)"
@@ -151,6 +158,13 @@ same "$prefix mode" 755 "$(mode "$P")"
 check "no inventory without one in the tarball" test ! -e "$P/inventory"
 same "unit mode" 644 "$(mode "$root/etc/systemd/system/$unit")"
 check "the unit is the packaged one (default PREFIX)" cmp -s "$pkg/$unit" "$root/etc/systemd/system/$unit"
+same "resume unit mode" 644 "$(mode "$root/etc/systemd/system/$resume")"
+check "the resume unit is the packaged one (default PREFIX)" cmp -s "$pkg/$resume" "$root/etc/systemd/system/$resume"
+same "the resume unit is enabled in the staged tree: the link systemctl enable makes" \
+    "/etc/systemd/system/$resume" "$(readlink "$root/$wants/$resume")"
+same "the template is not enabled (started on demand only)" "" "$(find "$root/etc/systemd" -lname "*$unit" 2>/dev/null)"
+has "install says it enabled the resume unit" "$work/install1.log" "enabled $resume: linked /$wants/$resume -> /etc/systemd/system/$resume"
+same "a staged install runs no systemctl" "" "$(cat "$work/controller-systemctl.log" 2>/dev/null)"
 envf=$root/etc/atvm-run-watcher.env
 same "env file mode" 600 "$(mode "$envf")"
 if [ "$(id -u)" = 0 ]; then same "env file owner" 0:0 "$(stat -c %u:%g "$envf")"; fi
@@ -186,6 +200,15 @@ for c in "atvm-run-watcher --help" "atvm_run_watcher.py --help" "start-atvm-run-
     has "make check runs $c" "$work/check2.log" "^ok: $prefix/$c\$"
 done
 has "make check skips systemctl cat (staged, no systemd)" "$work/check2.log" "skipped: systemctl cat"
+has "make check checks the resume unit" "$work/check2.log" "^ok: /etc/systemd/system/$resume runs $prefix/atvm-run-watcher resume\$"
+has "make check checks that it is enabled" "$work/check2.log" "^ok: $resume is enabled"
+rm "$root/$wants/$resume"
+if run "$work/check-noresume.log" controller make -C "$pkg" check DESTDIR="$root"; then
+    fail "make check fails when the resume unit is not enabled" "$(cat "$work/check-noresume.log")"
+else
+    has "make check fails when the resume unit is not enabled" "$work/check-noresume.log" "^FAIL: $resume is not enabled"
+fi
+ln -s "/etc/systemd/system/$resume" "$root/$wants/$resume"
 
 section "reinstall keeps the env file and the state"
 mkdir -p "$root/var/lib/atvm-run-watcher/old-build"
@@ -240,6 +263,10 @@ else
 fi
 check "$prefix is gone" test ! -e "$P"
 check "the unit is gone" test ! -e "$root/etc/systemd/system/$unit"
+check "the resume unit is gone" test ! -e "$root/etc/systemd/system/$resume"
+check "... and disabled (its link is gone)" test ! -L "$root/$wants/$resume"
+has "uninstall says it removed the link" "$work/uninstall.log" "removed /$wants/$resume"
+same "a staged uninstall runs no systemctl" "" "$(cat "$work/controller-systemctl.log" 2>/dev/null)"
 check "the env file is kept as it was" cmp -s "$work/env.edited" "$envf"
 same "... still 0600" 600 "$(mode "$envf")"
 same "the state is kept" '{"status":"COMPLETED"}' "$(cat "$root/var/lib/atvm-run-watcher/old-build/state.json")"
@@ -260,6 +287,9 @@ check "the binary is under the new PREFIX" test -x "$root2/srv/atvm/atvm-run-wat
 has "the unit runs the binary from PREFIX" "$root2/etc/systemd/system/$unit" \
     '^ExecStart=/srv/atvm/atvm-run-watcher --build-name %i$'
 same "the unit names no other install place" "" "$(grep -n "$prefix" "$root2/etc/systemd/system/$unit" || true)"
+has "the resume unit runs the binary from PREFIX" "$root2/etc/systemd/system/$resume" \
+    '^ExecStart=/srv/atvm/atvm-run-watcher resume$'
+same "the resume unit names no other install place" "" "$(grep -n "$prefix" "$root2/etc/systemd/system/$resume" || true)"
 for bad in relative/dir "/opt/with space" "/opt/a|b"; do
     if run "$work/bad-prefix.log" controller make -C "$pkg" install DESTDIR="$work/root3" PREFIX="$bad"; then
         fail "PREFIX='$bad' is refused" "$(cat "$work/bad-prefix.log")"
@@ -272,6 +302,7 @@ run "$work/uninstall-prefix.log" controller make -C "$pkg" uninstall DESTDIR="$r
     fail "make uninstall PREFIX=/srv/atvm succeeds" "$(cat "$work/uninstall-prefix.log")"
 same "uninstall keeps files it did not install (and so their directory)" notes.txt "$(ls -A "$root2/srv/atvm")"
 check "... and removes the unit" test ! -e "$root2/etc/systemd/system/$unit"
+check "... the resume unit and its link" sh -c '! test -e "$1/etc/systemd/system/$2" && ! test -L "$1/$3/$2"' _ "$root2" "$resume" "$wants"
 
 section "compat entry point (atvm_run_watcher.py)"
 # A stub binary beside a copy of the installed shim records the argv it gets, NUL-separated.
@@ -547,6 +578,39 @@ done
 for sc in setuid mount reboot init_module setrlimit; do
     check "SystemCallFilter denies $sc" eval '! allowed "$sc"'
 done
+
+section "resume unit"
+r=$pkg/$resume
+same "resume unit: exactly one ExecStart, resume" \
+    "ExecStart=$prefix/atvm-run-watcher resume" "$(grep '^ExecStart' "$r")"
+for line in "Type=oneshot" "Wants=network-online.target" "EnvironmentFile=-/etc/atvm-run-watcher.env" \
+    "SyslogIdentifier=atvm-run-watcher-resume" "[Install]" "WantedBy=multi-user.target" \
+    "RestrictAddressFamilies=AF_UNIX" "PrivateNetwork=yes"; do
+    if grep -Fxq -- "$line" "$r"; then ok "resume unit has $line"; else fail "resume unit has $line" "$(cat "$r")"; fi
+done
+has "resume unit runs after the network is online" "$r" '^After=(.* )?network-online\.target( |$)'
+# Hardened like the template: every hardening line of the template is the resume unit's too,
+# but those of the state directory (it writes nothing) and the address families (AF_UNIX
+# only, to talk to systemd).
+while read -r line; do
+    case $line in "" | "#"* | StateDirectory* | RestrictAddressFamilies=*) continue ;; esac
+    if ! grep -Fxq -- "$line" "$r"; then fail "resume unit is hardened like the template: $line" "$(cat "$r")"; fi
+done < <(sed -n '/^# --- Hardening/,$p' "$u")
+ok "resume unit has every hardening line of the template"
+sed "s|^ExecStart=$prefix/|ExecStart=$pkg/|" "$r" >"$work/verify/$resume"
+if run "$work/verify-resume.log" systemd-analyze verify "$work/verify/$resume"; then
+    same "systemd-analyze verify passes on the resume unit, with nothing to say about it" "" \
+        "$(grep -F 'atvm-run-watcher' "$work/verify-resume.log" || true)"
+else
+    fail "systemd-analyze verify passes on the resume unit" "$(cat "$work/verify-resume.log")"
+fi
+run "$work/security-resume.log" systemd-analyze security --offline=true "$r" || true
+score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' "$work/security-resume.log")
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 1.0) }'; then
+    ok "resume unit: systemd-analyze security --offline=true: exposure $score <= 1.0"
+else
+    fail "resume unit: exposure <= 1.0" "score: '${score}'" "$(grep -E '✗|Overall' "$work/security-resume.log")"
+fi
 
 elapsed=$((($(date +%s%N) - started) / 1000000))
 printf '\npackage tests: %d passed, %d failed, %d skipped (%d ms)\n' "$passed" "$failed" "$skipped" "$elapsed"
