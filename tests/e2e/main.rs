@@ -262,14 +262,17 @@ fn grammar_agrees_with_systemd(ct: &Container) {
     assert_eq!(ours, systemds, "the watcher reads {text:?} as systemd does");
 }
 
+/// The posts about `build` that Mattermost took: their heading names it in a code span
+/// (after ` · `, then ` · group ...` when categorized), as the post writes a build name.
 fn posts_for(hook: &FakeMattermost, build: &str) -> Vec<String> {
+    let named = format!(" · `{build}`");
     hook.delivered()
         .iter()
         .map(|r| r.text())
         .filter(|t| {
             t.lines()
                 .next()
-                .is_some_and(|h| h.contains(&format!(" · {build}")))
+                .is_some_and(|h| h.ends_with(&named) || h.contains(&format!("{named} · ")))
         })
         .collect()
 }
@@ -458,7 +461,7 @@ fn completed_run_posted_once(ct: &Container, hook: &FakeMattermost, start: &str,
         posts[0]
     );
     assert!(
-        posts[0].contains(&format!("Controller: {host} ")),
+        posts[0].contains(&format!("Controller: `{host}` ")),
         "the host name is readable in the sandbox: {}",
         posts[0]
     );
