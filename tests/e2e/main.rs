@@ -4,9 +4,11 @@
 //! (the container shares the host network) and run logs written under
 //! /root/cdc-e2e-cyp-12.17.4/cypress/cmcReporter/tmp/ inside the container.
 //!
-//! One test boots the container once, installs, then runs the workflows in order, one
-//! function each (each builds on what the ones before left: the install, the edited env
-//! file, the builds that `status` lists at the end).
+//! One test boots the container, installs, then runs the workflows in order, one function
+//! each (each builds on what the ones before left: the install, the edited env file, the
+//! builds that `status` lists at the end). What a controller keeps across a reboot (/etc,
+//! /opt, the state root, /root) is bound from host directories, so that the container can
+//! be rebooted mid-run and booted again (`reboot.rs`).
 //!
 //! Needs root and systemd-nspawn; run through `make e2e` (tests/e2e/run.sh), which builds
 //! the tarball and sets ATVM_E2E_TARBALL (and ATVM_E2E_ROOT for a debootstrap root).
@@ -15,6 +17,8 @@
 #[allow(dead_code, unused_imports)] // the container test uses only part of the harness
 #[path = "../support/mod.rs"]
 mod support;
+
+mod reboot;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -28,11 +32,61 @@ const STATE_ROOT: &str = "/var/lib/atvm-run-watcher";
 const PREFIX: &str = "/opt/atvm-watcher-service";
 const E2E_WAIT: Duration = Duration::from_secs(30);
 
+/// What a controller keeps across a reboot, kept on the host and bound into the container
+/// at each boot: its /etc, /opt, state root and /root. /etc starts as the root's own: empty
+/// for the host's /usr on a tmpfs (systemd fills it at the first boot), a copy for a
+/// prepared root.
+struct Persist {
+    base: PathBuf,
+}
+
+/// Each kept directory: its name under `Persist::base`, its place in the container, its mode.
+const KEPT: [(&str, &str, u32); 4] = [
+    ("etc", "/etc", 0o755),
+    ("opt", "/opt", 0o755),
+    ("state", STATE_ROOT, 0o750),
+    ("root", "/root", 0o700),
+];
+
+impl Persist {
+    fn new(root: &Path, work: &Path) -> Persist {
+        let base = work.join("persist");
+        fs::create_dir_all(&base).unwrap();
+        for (dir, _, mode) in KEPT {
+            let d = base.join(dir);
+            if dir == "etc" && root != Path::new("/") {
+                let copied = Command::new("cp")
+                    .arg("-a")
+                    .arg(root.join("etc"))
+                    .arg(&d)
+                    .status()
+                    .unwrap();
+                assert!(copied.success(), "copying {}/etc", root.display());
+            } else {
+                fs::create_dir_all(&d).unwrap();
+            }
+            fs::set_permissions(&d, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        Persist { base }
+    }
+
+    /// systemd-nspawn's arguments that bind them.
+    fn binds(&self) -> Vec<String> {
+        KEPT.iter()
+            .map(|(dir, at, _)| format!("--bind={}:{at}", self.base.join(dir).display()))
+            .collect()
+    }
+}
+
 /// A booted container; powered off and reaped on drop.
 struct Container {
     nspawn: Child,
     leader: u32,
     console: PathBuf,
+    /// What it was booted from, to boot it again.
+    root: PathBuf,
+    staging: PathBuf,
+    work: PathBuf,
 }
 
 fn children(pid: u32) -> Vec<u32> {
@@ -45,9 +99,13 @@ fn children(pid: u32) -> Vec<u32> {
 
 impl Container {
     /// Boots `root`: the host's own file system on a tmpfs (`/`, with `--volatile=yes`) or
-    /// a prepared root directory (with `--volatile=overlay`, so it stays unchanged).
-    fn boot(root: &Path, staging: &Path, work: &Path) -> Container {
-        let console = work.join("console.log");
+    /// a prepared root directory (with `--volatile=overlay`, so it stays unchanged), with
+    /// what survives a reboot bound from `persist` (`KEPT`).
+    fn boot(root: &Path, staging: &Path, work: &Path, persist: &Persist) -> Container {
+        let console = (1..)
+            .map(|n| work.join(format!("console-{n}.log")))
+            .find(|p| !p.exists())
+            .unwrap();
         let volatile = if root == Path::new("/") {
             "--volatile=yes"
         } else {
@@ -58,6 +116,7 @@ impl Container {
             .arg("-D")
             .arg(root)
             .arg(format!("--bind-ro={}:/staging", staging.display()))
+            .args(persist.binds())
             .args([
                 "-b",
                 "--console=pipe",
@@ -86,6 +145,9 @@ impl Container {
             nspawn,
             leader,
             console,
+            root: root.to_path_buf(),
+            staging: staging.to_path_buf(),
+            work: work.to_path_buf(),
         };
         let state = c.sh("systemctl is-system-running --wait || true");
         assert!(
@@ -312,7 +374,8 @@ fn installed_tarball_under_real_systemd() {
     let release = format!("/root/atvm-releases/{top}");
 
     let hook = FakeMattermost::start();
-    let ct = Container::boot(&root, &staging, &work);
+    let persist = Persist::new(&root, &work);
+    let ct = Container::boot(&root, &staging, &work, &persist);
     eprintln!("e2e: container up after {:?}", started.elapsed());
     grammar_agrees_with_systemd(&ct);
     let start = format!("{PREFIX}/start-atvm-run-watcher.sh");
@@ -336,6 +399,7 @@ fn installed_tarball_under_real_systemd() {
     old_script_entry_point(&ct, &hook);
     status_shows_every_build(&ct);
     nothing_was_denied(&ct, &hook);
+    let ct = reboot::reboot_mid_run(ct, &hook, &start, &cancel, &persist);
     uninstall(&ct, &release);
     eprintln!("e2e: all cases in {:?} (boot included)", started.elapsed());
     drop(ct);
@@ -364,6 +428,21 @@ fn install_as_install_md_says(ct: &Container, name: &str, top: &str) {
     assert_eq!(ct.mode(STATE_ROOT), "750");
     assert_eq!(ct.mode(&format!("{PREFIX}/atvm-run-watcher")), "755");
     ct.sh("systemctl cat atvm-run-watcher@.service >/dev/null");
+    assert!(
+        out.contains("enabled atvm-run-watcher-resume.service (systemctl enable)"),
+        "{out}"
+    );
+    assert_eq!(
+        ct.sh("systemctl is-enabled atvm-run-watcher-resume.service")
+            .trim(),
+        "enabled"
+    );
+    assert_eq!(
+        ct.sh("systemctl is-enabled atvm-run-watcher@.service || true")
+            .trim(),
+        "static",
+        "the template is never enabled"
+    );
 }
 
 /// Before the env file is edited, everything refuses the example's placeholder.
@@ -424,6 +503,7 @@ fn the_checks_pass(ct: &Container, hook: &FakeMattermost, release: &str) {
             "ok: /etc/atvm-run-watcher.env: private, webhook http://127.0.0.1:{}",
             hook.port()
         )) && check.contains("ok: systemctl cat")
+            && check.contains("ok: systemctl is-enabled atvm-run-watcher-resume.service")
             && check.contains("check passed"),
         "make check reads the env file and looks at the loaded unit: {check}"
     );
@@ -431,7 +511,8 @@ fn the_checks_pass(ct: &Container, hook: &FakeMattermost, release: &str) {
     ct.sh(&format!(
         "set -e
         {PREFIX}/atvm-run-watcher --version
-        systemd-analyze verify /etc/systemd/system/atvm-run-watcher@.service"
+        systemd-analyze verify /etc/systemd/system/atvm-run-watcher@.service
+        systemd-analyze verify /etc/systemd/system/atvm-run-watcher-resume.service"
     ));
     let cw = ct.sh(&format!("{PREFIX}/atvm-run-watcher check-webhook --send"));
     assert!(
@@ -718,10 +799,22 @@ fn uninstall(ct: &Container, release: &str) {
         make uninstall"
     ));
     assert!(out.contains("kept /etc/atvm-run-watcher.env"), "{out}");
-    assert!(!ct.path(PREFIX).exists());
     assert!(
-        !ct.path("/etc/systemd/system/atvm-run-watcher@.service")
-            .exists()
+        out.contains("disabled atvm-run-watcher-resume.service (systemctl disable)"),
+        "{out}"
+    );
+    assert!(!ct.path(PREFIX).exists());
+    for gone in [
+        "/etc/systemd/system/atvm-run-watcher@.service",
+        "/etc/systemd/system/atvm-run-watcher-resume.service",
+        "/etc/systemd/system/multi-user.target.wants/atvm-run-watcher-resume.service",
+    ] {
+        assert!(fs::symlink_metadata(ct.path(gone)).is_err(), "{gone}");
+    }
+    let enabled = ct.sh("systemctl is-enabled atvm-run-watcher-resume.service 2>&1 || true");
+    assert!(
+        enabled.contains("not-found") || enabled.contains("No such file"),
+        "{enabled}"
     );
     assert!(ct.path("/etc/atvm-run-watcher.env").exists());
     assert!(ct.state("e2e-completed").is_some());

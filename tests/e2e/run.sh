@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make e2e`: the release tarball installed and driven under a real systemd, booted as PID 1
-# of a systemd-nspawn container (tests/e2e/main.rs holds the cases). Needs root.
+# of a systemd-nspawn container (tests/e2e/main.rs holds the cases). Needs root. What a
+# controller keeps across a reboot (/etc, /opt, the state root, /root) is bound from host
+# directories under the test's work directory, so that one case reboots the container
+# mid-run (`systemctl reboot`, systemd-nspawn exits 133) and boots it again (reboot.rs).
 #   E2E_ROOT=host (default): the host's own /usr on a tmpfs root (--volatile=yes): boots in
 #     about half a second, no download; it depends on what the host has installed.
 #   E2E_ROOT=debootstrap (`make e2e-full`): a reproducible Debian 12 minbase root built once
