@@ -7,8 +7,10 @@
 mod check;
 pub mod mattermost;
 pub mod nightlies;
+mod rng;
 
 pub use check::{Case, check};
+pub use rng::Rng;
 
 use crate::data::build_state::BuildState;
 use crate::data::names::BuildName;

@@ -11,6 +11,7 @@
 //!   flaky test or two;
 //! - one spec gets slower from night 330 on.
 
+use super::Rng;
 use crate::data::build_state::{BuildState, SubrunState};
 use crate::data::names::{BuildName, STATE, SubrunKey};
 use crate::data::run::{Failure, Flaky, PostState, RunRecord, SpecRow, Tests};
@@ -65,23 +66,6 @@ pub fn build_name(n: u32) -> String {
 /// When night `n` finished: 03:00 UTC of its day, from 2026-01-01.
 pub fn finished_at(n: u32) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_767_225_600 + u64::from(n) * 86_400 + 3 * 3600)
-}
-
-/// A small deterministic generator (splitmix64), seeded by the night.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 const TITLES: [&str; 6] = [

@@ -15,6 +15,7 @@
 
 use crate::support::mattermost::{Interceptor, Received};
 use crate::support::{Answer, FakeMattermost, Sandbox, Spec, Style, cypress};
+use atvm_run_watcher::testing::Rng;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
@@ -25,23 +26,6 @@ use std::time::{Duration, Instant};
 const PARALLEL: usize = 8;
 /// Kills per run at most; after that the watcher is left to finish.
 const MAX_KILLS: usize = 4;
-
-/// splitmix64: small, seedable, good enough to pick faults.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -245,7 +229,7 @@ fn one_run(sb: &Sandbox, i: usize, seed: u64) -> RunReport {
             child: Mutex::new(None),
             fate,
             killed: AtomicUsize::new(0),
-            rng: Mutex::new(Rng(rng.next())),
+            rng: Mutex::new(Rng(rng.next_u64())),
             hook: hook.clone(),
         });
         hook.set_interceptor(Arc::new(Hooked(inc.clone())));

@@ -7,6 +7,7 @@ use super::*;
 use crate::data::caps::MAX_BUILDS;
 use crate::data::run::{Failure, Flaky, RunRecord, SpecRow};
 use crate::heart::history::{SpecHistory, SpecRun};
+use crate::testing::Rng;
 use std::time::UNIX_EPOCH;
 
 fn at(minute: u64) -> Timestamp {
@@ -203,19 +204,6 @@ fn builds_that_ran_specs_past_the_followed_ones_are_kept() {
 }
 
 // --- nothing a post reads changes -----------------------------------------------------
-
-/// splitmix64, seeded: the same roots every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n
-    }
-}
 
 const SPECS: [&str; 3] = ["a", "b", "c"];
 const TESTS: [&str; 3] = ["S › t1", "S › t2", "S › t3"];

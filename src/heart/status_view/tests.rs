@@ -6,7 +6,6 @@ use crate::data::names::SubrunKey;
 use crate::data::run::{PostState, RunRecord};
 use crate::data::status::Status;
 use crate::data::time::Timestamp;
-use crate::data::time::short_age as age;
 use std::time::{Duration, SystemTime};
 
 /// Sub-run `index` named `name`, of status `status`.
@@ -23,21 +22,6 @@ fn subrun(index: u32, name: &str, status: Status) -> SubrunState {
         progress: None,
         run_seen: true,
         opened_by_marker: true,
-    }
-}
-
-#[test]
-fn ages() {
-    for (secs, want) in [
-        (0, "0s"),
-        (59, "59s"),
-        (60, "1m"),
-        (3599, "59m"),
-        (3600, "1h 0m"),
-        (3 * 3600 + 120, "3h 2m"),
-        (90000, "1d 1h"),
-    ] {
-        assert_eq!(age(Duration::from_secs(secs)), want);
     }
 }
 
