@@ -394,6 +394,7 @@ fn installed_tarball_under_real_systemd() {
     cancel_during_a_run(&ct, &start, &cancel);
     webhook_down_then_restarted(&ct, &hook, &start);
     stop_then_start_resumes(&ct, &hook, &start);
+    upgrade_while_a_watcher_runs(&ct, &hook, &start, &release);
     pid_exit_is_terminated(&ct, &hook, &start);
     exit_2_is_not_restarted(&ct);
     old_script_entry_point(&ct, &hook);
@@ -673,6 +674,52 @@ fn stop_then_start_resumes(ct: &Container, hook: &FakeMattermost, start: &str) {
     eprintln!("e2e: case 5 (stop/start resume) {:?}", t5.elapsed());
 }
 
+/// Case 5b: an upgrade as INSTALL.md says, while a watcher runs: `make install` says which
+/// build it replaces, the running watcher goes on with the binary it started with (replaced
+/// by a rename, not rewritten) and posts once; `make check` then agrees with VERSION. The
+/// older release is played by the installed VERSION file (one binary is built per run).
+fn upgrade_while_a_watcher_runs(ct: &Container, hook: &FakeMattermost, start: &str, release: &str) {
+    let t = Instant::now();
+    ct.sh(&format!("{start} --build-name e2e-upgrade"));
+    ct.wait_unit("e2e-upgrade", "active");
+    let run = completed_run();
+    let cut = run
+        .iter()
+        .position(|l| l.contains("(Run Finished)"))
+        .unwrap();
+    ct.append("e2e-upgrade", &run[..cut]);
+    wait_until("progress saved", E2E_WAIT, || {
+        ct.state("e2e-upgrade")
+            .is_some_and(|s| s["progress"]["index"] == 2)
+    });
+    let pid = ct.sh("systemctl show -p MainPID --value atvm-run-watcher@e2e-upgrade.service");
+    let pid = pid.trim().to_string();
+    ct.sh(&format!("echo 1.0.0+b8111cb >{PREFIX}/VERSION"));
+    let version = ct.sh(&format!("cat {release}/VERSION")).trim().to_string();
+    let out = ct.sh(&format!("cd {release} && make install && make check"));
+    assert!(
+        out.contains(&format!(
+            "replacing atvm-watcher-service 1.0.0+b8111cb → {version}"
+        )) && out.contains(&format!("ok: version {version}"))
+            && out.contains("check passed"),
+        "{out}"
+    );
+    let exe = ct.sh(&format!("readlink /proc/{pid}/exe"));
+    assert!(
+        exe.trim().ends_with("(deleted)"),
+        "the running watcher keeps the binary it started with: {exe}"
+    );
+    assert_eq!(ct.unit_state("e2e-upgrade"), "active");
+    ct.append("e2e-upgrade", &run[cut..]);
+    ct.wait_unit("e2e-upgrade", "inactive");
+    assert_eq!(posts_for(hook, "e2e-upgrade").len(), 1);
+    assert_eq!(ct.state("e2e-upgrade").unwrap()["status"], "COMPLETED");
+    eprintln!(
+        "e2e: case 5b (upgrade while a watcher runs) {:?}",
+        t.elapsed()
+    );
+}
+
 /// --pid: root's run process stays visible to the sandboxed watcher; its exit without a
 /// result is TERMINATED, not posted.
 fn pid_exit_is_terminated(ct: &Container, hook: &FakeMattermost, start: &str) {
@@ -744,6 +791,7 @@ fn status_shows_every_build(ct: &Container) {
         ("e2e-cancel", "CANCELLED"),
         ("e2e-down", "FAILED"),
         ("e2e-resume", "COMPLETED"),
+        ("e2e-upgrade", "COMPLETED"),
         ("e2e-pid", "TERMINATED"),
         ("e2e-old", "COMPLETED"),
     ] {
@@ -756,7 +804,7 @@ fn status_shows_every_build(ct: &Container) {
     }
     let json: serde_json::Value =
         serde_json::from_str(&ct.sh(&format!("{PREFIX}/atvm-run-watcher status --json"))).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 8, "{json}");
+    assert_eq!(json.as_array().unwrap().len(), 9, "{json}");
 }
 
 /// Case 6: The hardened unit could read the log under /root and write its state: nothing
@@ -779,14 +827,15 @@ fn nothing_was_denied(ct: &Container, hook: &FakeMattermost) {
         "e2e-cancel",
         "e2e-down",
         "e2e-resume",
+        "e2e-upgrade",
         "e2e-pid",
     ] {
         assert!(ct.state(b).is_some(), "{b} has a state.json");
     }
     assert_eq!(
         hook.delivered().len(),
-        7,
-        "the test message, then 1 + 2 + 0 + 1 + 1 posts, and the old caller's"
+        8,
+        "the test message, then 1 + 2 + 0 + 1 + 1 + 1 posts, and the old caller's"
     );
 }
 

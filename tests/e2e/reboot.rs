@@ -114,7 +114,7 @@ fn resume_started_what_needed_it(ct: &Container) {
         "{journal}"
     );
     assert!(
-        journal.contains("resume: started 2 of 11 builds under /var/lib/atvm-run-watcher"),
+        journal.contains("resume: started 2 of 12 builds under /var/lib/atvm-run-watcher"),
         "{journal}"
     );
     for bad in [
