@@ -20,6 +20,7 @@ UNITDIR   = /etc/systemd/system
 # Where `systemctl enable` links the resume unit (its WantedBy=multi-user.target).
 WANTS     = $(UNITDIR)/multi-user.target.wants
 ENVFILE   = /etc/atvm-run-watcher.env
+KNOWNISSUES = /etc/atvm-run-watcher.known-issues.json
 STATEROOT = /var/lib/atvm-run-watcher
 LEGACY    = /root/atvm-watcher-service
 # The PREFIX the unit files are written for; `install` rewrites it when PREFIX differs.
@@ -118,7 +119,8 @@ uninstall:
 		if [ -e "$(DESTDIR)$(UNITDIR)/$$u" ]; then rm -f "$(DESTDIR)$(UNITDIR)/$$u" && echo "removed $(UNITDIR)/$$u"; fi; done
 	@if $(SYSTEMD_LIVE); then systemctl daemon-reload && echo "ran systemctl daemon-reload"; \
 	else echo "skipped systemctl daemon-reload (staged install or systemd not running)"; fi
-	@echo "kept $(ENVFILE) and $(STATEROOT) (every build's state); remove them by hand if you want them gone"
+	@ki=; if [ -e "$(DESTDIR)$(KNOWNISSUES)" ]; then ki=", $(KNOWNISSUES)"; fi; \
+	echo "kept $(ENVFILE)$$ki and $(STATEROOT) (every build's state); remove them by hand if you want them gone"
 
 # Each check prints ok/FAIL; the target fails if any did. With DESTDIR it checks the staged tree.
 check:

@@ -15,9 +15,11 @@ pub(crate) const RESTARTED: &str = "the controller restarted during the run";
 /// Whether the machine's boot ended the run of live build `st`: it was first watched
 /// before `boot`, and its log did not grow since. The last growth known is state.json's
 /// `last_activity_at` (a watch that opens the log records the file's modification time
-/// there) or `log_mtime`, the log's modification time when it exists; none at all (no log
-/// ever) counts as no growth. A build first watched after the boot is a run started since:
-/// not over, however old its log.
+/// there) or `log_mtime`, the log's modification time when it exists. A build whose log
+/// never appeared had no run to end: a watcher started ahead of its run, with a reboot
+/// before the launch, goes on waiting under its start timeout (ending it would use up the
+/// build name the launch is about to log to). A build first watched after the boot is a
+/// run started since: not over, however old its log.
 pub(crate) fn over_by_reboot(
     st: &BuildState,
     log_mtime: Option<SystemTime>,
@@ -27,7 +29,7 @@ pub(crate) fn over_by_reboot(
         .into_iter()
         .flatten()
         .max();
-    !st.finished() && st.created_at.0 < boot && grew.is_none_or(|g| g < boot)
+    !st.finished() && st.created_at.0 < boot && grew.is_some_and(|g| g < boot)
 }
 
 /// What `resume` found of one build.

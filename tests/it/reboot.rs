@@ -79,8 +79,11 @@ fn a_run_whose_log_stopped_before_the_boot_ends_terminated_at_once() {
     assert_eq!(hook.received().len(), 0, "TERMINATED is never posted");
 }
 
+/// A watcher started ahead of its run, then a reboot before the launch: no run was ended,
+/// so the build goes on waiting for its log (under its start timeout, counted from its
+/// first start), and the run that the launch then logs is watched and posted under its name.
 #[test]
-fn a_waiting_build_from_before_the_boot_ends_terminated_not_unknown() {
+fn a_waiting_build_from_before_the_boot_goes_on_waiting_for_its_log() {
     let sb = Sandbox::new("reboot-waiting");
     let hook = FakeMattermost::start();
     let mut w = sb.watch(&hook, "early", &[]);
@@ -88,11 +91,14 @@ fn a_waiting_build_from_before_the_boot_ends_terminated_not_unknown() {
     w.signal(SIGTERM);
     assert_eq!(w.code(), 0, "{}", w.stderr());
     date_before_boot(&sb, "early", before_boot());
-    let mut w = sb.watch(&hook, "early", &[]);
+    let mut w = sb.watch(&hook, "early", &["--start-timeout", "24h"]);
+    sb.wait_status("early", "WAITING");
+    assert!(w.running(), "it waits on: {}", w.stderr());
+    sb.append_lines("early", &completed_run(), Style::PLAIN);
     assert_eq!(w.code(), 0, "{}", w.stderr());
     let st = sb.state("early");
-    assert_eq!(st["status"], "TERMINATED", "{st}");
-    assert_eq!(st["reason"], RESTARTED, "{st}");
+    assert_eq!(st["status"], "COMPLETED", "{st}");
+    assert_eq!(hook.delivered().len(), 1);
 }
 
 #[test]

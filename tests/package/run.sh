@@ -256,6 +256,8 @@ fi
 chmod 0600 "$envf"
 
 section "uninstall keeps the env file and the state"
+# The operator's known-issues file: kept, and named.
+echo '[]' >"$root/etc/atvm-run-watcher.known-issues.json"
 if run "$work/uninstall.log" controller make -C "$pkg" uninstall DESTDIR="$root"; then
     ok "make uninstall DESTDIR=... succeeds"
 else
@@ -271,7 +273,8 @@ check "the env file is kept as it was" cmp -s "$work/env.edited" "$envf"
 same "... still 0600" 600 "$(mode "$envf")"
 same "the state is kept" '{"status":"COMPLETED"}' "$(cat "$root/var/lib/atvm-run-watcher/old-build/state.json")"
 same "the moved-aside leftovers are kept" 2 "$(find "$root/root" -maxdepth 1 -name 'atvm-watcher-service.replaced-*' | wc -l)"
-has "uninstall says what it kept" "$work/uninstall.log" "kept /etc/atvm-run-watcher.env and /var/lib/atvm-run-watcher"
+has "uninstall says what it kept" "$work/uninstall.log" "kept /etc/atvm-run-watcher.env, /etc/atvm-run-watcher.known-issues.json and /var/lib/atvm-run-watcher"
+same "the known-issues file is kept" "[]" "$(cat "$root/etc/atvm-run-watcher.known-issues.json")"
 # Put it back for the tests below, which use the installed files.
 run "$work/install4.log" controller make -C "$pkg" install DESTDIR="$root" ||
     fail "reinstall after uninstall succeeds" "$(cat "$work/install4.log")"
