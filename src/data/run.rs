@@ -79,6 +79,15 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl RunRecord {
+    /// How many tests failed, as a post's heading counts them: the summary's failing count,
+    /// or the failures listed when there are more (a hook failing after its test).
+    pub fn failed_total(&self) -> usize {
+        let failing = self
+            .tests
+            .map_or(0, |t| usize::try_from(t.failed).unwrap_or(usize::MAX));
+        failing.max(self.failures.len())
+    }
+
     /// The run is over: its status, why, and when.
     pub fn end(&mut self, status: Status, reason: String, at: SystemTime) {
         self.status = status;

@@ -42,10 +42,15 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// A duration as Cypress's summary table shows it (`00:42`, `41:07`, `1:02:03`), in
-/// seconds; `None` for anything else.
+/// A duration as Cypress's summary table shows it (`00:42`, `41:07`, `1:02:03`, and
+/// `754ms` under a second), in whole seconds; `None` for anything else.
 pub(crate) fn clock_secs(text: &str) -> Option<u64> {
-    let parts: Vec<&str> = text.trim().split(':').collect();
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        let ok = !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit());
+        return ms.parse::<u64>().ok().filter(|_| ok).map(|ms| ms / 1000);
+    }
+    let parts: Vec<&str> = text.split(':').collect();
     if !(2..=3).contains(&parts.len()) {
         return None;
     }
@@ -111,6 +116,21 @@ mod tests {
         assert_eq!(before.rfc3339(), "1970-01-01T00:00:00.000Z");
         let far = Timestamp(UNIX_EPOCH + Duration::from_secs(400_000_000_000));
         assert_eq!(far.rfc3339(), "9999-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn durations_as_cypress_writes_them() {
+        #[rustfmt::skip]
+        let cases = [
+            ("00:42", Some(42)), ("41:07", Some(2467)), ("1:02:03", Some(3723)),
+            // Under a second, Cypress writes milliseconds (a spec of one fast test).
+            ("754ms", Some(0)), ("1500ms", Some(1)),
+            ("", None), ("42", None), ("1:2:3:4", None), ("aa:bb", None), ("ms", None),
+            ("-5ms", None), ("99999999999999999999ms", None), ("1:-2", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(clock_secs(text), want, "{text:?}");
+        }
     }
 
     #[test]

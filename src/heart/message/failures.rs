@@ -108,7 +108,7 @@ fn cluster_line(run: &RunRecord, t: &Triage, members: &[usize]) -> String {
 
 /// The failed tests: at most `SHOWN_FAILURES` items, then `… and N more`.
 pub(super) fn section(s: &mut Sections, run: &RunRecord, triage: Option<&Triage>, detail: Detail) {
-    let total = (run.tests.map_or(0, |t| t.failed) as usize).max(run.failures.len());
+    let total = run.failed_total();
     let mut head = format!("**Failed tests** ({total}):");
     let (items, weights): (Vec<String>, Vec<usize>) = match triage {
         Some(t) => {

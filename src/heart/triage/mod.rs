@@ -126,11 +126,15 @@ pub(crate) fn triage(
         .map(|(f, n)| f.error.as_deref().filter(|_| n.known.is_none()))
         .collect();
     let groups = clusters::clusters(&errors);
-    let total = run.failures.len();
+    // Of the post's failures as its heading counts them (the list may have been cut).
+    let total = run.failed_total();
     let dominant = groups
         .iter()
         .max_by_key(|g| g.len())
-        .filter(|g| g.len() >= DOMINANT_MIN && g.len() * 100 >= DOMINANT_PERCENT * total)
+        .filter(|g| {
+            g.len() >= DOMINANT_MIN
+                && g.len().saturating_mul(100) >= DOMINANT_PERCENT.saturating_mul(total)
+        })
         .map(|g| (g.len(), total, g[0]));
     Triage {
         items: items(&notes, &groups),

@@ -445,3 +445,34 @@ fn a_cluster_goes_where_its_first_member_would() {
         }
     );
 }
+
+/// The dominant error's share is of the post's failures, as its heading counts them (the
+/// table's failing count when the list was cut at its cap), not of the entries kept.
+#[test]
+fn the_dominant_share_is_of_the_headings_total() {
+    let refused = |n: usize| format!("Error: connect ECONNREFUSED 10.0.0.{n}:6443");
+    let cut = |failing: u64, clustered: usize, kept: usize| {
+        let mut r = run(&[(A, failing)], &[]);
+        r.tests = Some(crate::data::run::Tests {
+            total: failing,
+            failed: failing,
+            ..Default::default()
+        });
+        for i in 0..kept {
+            let error = if i < clustered {
+                refused(i)
+            } else {
+                format!("Error: other {}", char::from(b'a' + (i % 26) as u8))
+            };
+            r.failures.push(Failure::new(
+                A.into(),
+                Some(format!("suite › t{i}")),
+                Some(error),
+            ));
+        }
+        compare(&r, &[]).dominant
+    };
+    assert_eq!(cut(60, 50, 50), Some((50, 60, 0)), "50 of 60 is over 80%");
+    assert_eq!(cut(100, 45, 50), None, "45 of 100 is not most");
+    assert_eq!(cut(7, 6, 7), Some((6, 7, 0)));
+}
