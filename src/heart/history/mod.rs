@@ -145,6 +145,9 @@ pub(crate) struct BuildHistory {
     pub build: String,
     pub finished_at: Timestamp,
     pub unknown: bool,
+    /// Its text passed `BUILD_HISTORY_TEXT`: the specs past it were not kept, and are
+    /// unknown runs (it may have run them), never runs it did not make.
+    pub cut: bool,
     /// Sorted by spec name.
     specs: Vec<SpecRun>,
 }
@@ -161,6 +164,7 @@ impl BuildHistory {
     ) -> BuildHistory {
         let mut specs: Vec<SpecRun> = Vec::new();
         let mut text = 0usize;
+        let mut cut = false;
         for (key, run) in runs {
             let names = run.specs.iter().take(MAX_SPECS).map(|r| &r.name);
             let failed = run.failures.iter().take(MAX_FAILURES).map(|f| &f.spec);
@@ -175,8 +179,9 @@ impl BuildHistory {
                         specs[i] = earlier.merge(r);
                     }
                     Err(i) => {
-                        text += r.text_len();
+                        text = text.saturating_add(r.text_len());
                         if text > BUILD_HISTORY_TEXT {
+                            cut = true;
                             break;
                         }
                         specs.insert(i, r);
@@ -188,6 +193,7 @@ impl BuildHistory {
             build: build.to_string(),
             finished_at,
             unknown: false,
+            cut,
             specs,
         }
     }
@@ -199,17 +205,22 @@ impl BuildHistory {
             build: build.to_string(),
             finished_at,
             unknown: true,
+            cut: false,
             specs: Vec::new(),
         }
     }
 
-    /// The build's run of `spec`, if it ran it (an unknown build ran every spec).
+    /// The build's run of `spec`, if it ran it (an unknown build ran every spec; a cut one
+    /// may have run those it did not keep).
     pub fn run_of(&self, spec: &str) -> Option<SpecRun> {
         if self.unknown {
             return Some(SpecRun::unknown(&self.build, self.finished_at));
         }
-        let i = self.specs.binary_search_by(|s| s.spec().cmp(spec)).ok()?;
-        Some(self.specs[i].clone())
+        match self.specs.binary_search_by(|s| s.spec().cmp(spec)) {
+            Ok(i) => Some(self.specs[i].clone()),
+            Err(_) if self.cut => Some(SpecRun::unknown(&self.build, self.finished_at)),
+            Err(_) => None,
+        }
     }
 
     /// Its runs, by spec name (none for an unknown build: it ran every spec).

@@ -223,3 +223,56 @@ fn slower_specs() {
         assert_eq!(h.usually(), want, "{now} after {earlier:?}");
     }
 }
+
+/// A build whose text passes its cap keeps the specs before it; those past it are unknown
+/// runs (it may have run them), not runs it did not make: an older build is never taken for
+/// their previous run.
+#[test]
+fn the_specs_a_cut_build_did_not_keep_are_unknown_runs() {
+    use crate::data::caps::{BUILD_HISTORY_TEXT, MAX_SPECS};
+    use crate::data::run::SpecRow;
+    let name = |g: usize, i: usize| format!("{}-{g}-{i:04}.cy.js", "s".repeat(240));
+    let groups: Vec<(String, RunRecord)> = (0..4)
+        .map(|g| {
+            let specs = (0..MAX_SPECS)
+                .map(|i| SpecRow {
+                    name: name(g, i),
+                    tests: 1,
+                    passed: 1,
+                    ..SpecRow::default()
+                })
+                .collect();
+            let run = RunRecord {
+                specs,
+                finished_at: Some(at(1)),
+                ..RunRecord::default()
+            };
+            (format!("0{g}-g"), run)
+        })
+        .collect();
+    const {
+        assert!(
+            4 * MAX_SPECS * 250 > BUILD_HISTORY_TEXT,
+            "the text passes the cap"
+        )
+    };
+    let b = BuildHistory::new(
+        "big",
+        at(1),
+        groups.iter().map(|(k, r)| (Some(k.as_str()), r)),
+    );
+    assert!(b.cut);
+    let kept = b.run_of(&name(0, 0)).expect("the first spec is kept");
+    assert_eq!(kept.outcome(None), Outcome::Passed);
+    let past = b
+        .run_of(&name(3, MAX_SPECS - 1))
+        .expect("an unknown run, not none");
+    assert_eq!(past.outcome(None), Outcome::Unknown);
+    let small = BuildHistory::new("small", at(1), [(None, &groups[0].1)]);
+    assert!(!small.cut);
+    assert_eq!(
+        small.run_of("never-ran.cy.js"),
+        None,
+        "a build that kept all ran only those"
+    );
+}

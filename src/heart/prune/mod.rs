@@ -194,6 +194,10 @@ pub(crate) struct HistoryNeeds {
 impl HistoryNeeds {
     /// Build number `build` (its place in name order) and what it says of its specs.
     pub fn add(&mut self, build: u32, h: &BuildHistory) {
+        if h.cut {
+            // What it did not keep of its specs is unknown here too: kept.
+            self.untracked.push(build);
+        }
         if h.unknown {
             let run = Run {
                 key: (h.finished_at, build),
