@@ -143,17 +143,7 @@ fn watch_across(
                 .unwrap();
         }
         Rotation::CopytruncateAppending | Rotation::CopytruncateAtOffset => {
-            fs::copy(&log, &rotated).unwrap();
-            OpenOptions::new()
-                .write(true)
-                .open(&log)
-                .unwrap()
-                .set_len(0)
-                .unwrap();
-            // Seen empty before the writer goes on (else it just reads on from its offset).
-            wait_until("the watcher to see the truncation", WAIT, || {
-                w.stderr().contains("truncated")
-            });
+            copytruncate(&log, &rotated, &w);
         }
     }
     writer.write_all(&after).unwrap();

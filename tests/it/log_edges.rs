@@ -292,19 +292,8 @@ fn copytruncate_with_a_writer_that_does_not_append() {
     let mut w = sb.watch(&hook, "ct", &["--hung-timeout", "3s"]);
     writer.write_all(&before).unwrap();
     wait_saved_offset(&sb, "ct", before.len() as u64);
-    // logrotate's copytruncate.
-    fs::copy(&log, sb.log_dir.join("ct.log.1")).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
-    // The watcher must have seen the file empty before the writer goes on (otherwise it
-    // would simply read on from its position and the NULs would never be read).
-    wait_until("the watcher to see the truncation", WAIT, || {
-        w.stderr().contains("truncated")
-    });
+    // Seen empty before the writer goes on: else the NULs would never be read.
+    copytruncate(&log, &sb.log_dir.join("ct.log.1"), &w);
     writer.write_all(&after).unwrap();
     drop(writer);
     assert_eq!(size(&log), (before.len() + after.len()) as u64);

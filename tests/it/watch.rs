@@ -198,11 +198,7 @@ fn pid_exit_without_result() {
     let sb = Sandbox::new("pid");
     let hook = FakeMattermost::start();
     // Before any run started: UNKNOWN.
-    let mut p1 = std::process::Command::new("sleep")
-        .arg("60")
-        .spawn()
-        .unwrap();
-    let pid1 = p1.id().to_string();
+    let (mut p1, pid1) = run_process();
     let mut w1 = sb.watch(&hook, "p1", &["--pid", &pid1]);
     sb.wait_status("p1", "WAITING");
     p1.kill().unwrap();
@@ -211,11 +207,7 @@ fn pid_exit_without_result() {
     assert_eq!(sb.state("p1")["status"], "UNKNOWN");
 
     // After (Run Starting): TERMINATED.
-    let mut p2 = std::process::Command::new("sleep")
-        .arg("60")
-        .spawn()
-        .unwrap();
-    let pid2 = p2.id().to_string();
+    let (mut p2, pid2) = run_process();
     let mut w2 = sb.watch(&hook, "p2", &["--pid", &pid2]);
     sb.start_run("p2", 1);
     p2.kill().unwrap();
@@ -224,11 +216,7 @@ fn pid_exit_without_result() {
     assert_eq!(sb.state("p2")["status"], "TERMINATED");
 
     // The process exits right after the result: the result wins.
-    let mut p3 = std::process::Command::new("sleep")
-        .arg("60")
-        .spawn()
-        .unwrap();
-    let pid3 = p3.id().to_string();
+    let (mut p3, pid3) = run_process();
     let mut w3 = sb.watch(&hook, "p3", &["--pid", &pid3]);
     sb.wait_status("p3", "WAITING");
     sb.append_lines("p3", &completed_run(), Style::PLAIN);
@@ -237,6 +225,16 @@ fn pid_exit_without_result() {
     assert_eq!(w3.code(), 0);
     assert_eq!(sb.state("p3")["status"], "COMPLETED");
     assert_eq!(hook.received().len(), 1);
+}
+
+/// A stand-in for the run's process (`--pid`), and its pid as a flag value.
+fn run_process() -> (std::process::Child, String) {
+    let p = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let pid = p.id().to_string();
+    (p, pid)
 }
 
 #[test]

@@ -381,6 +381,22 @@ pub fn calls(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// logrotate's copytruncate of `log` (its copy at `rotated`), then waits until watcher `w`
+/// has seen the file empty, so that what a writer appends next is read as a new file (else
+/// the watcher would just read on from its offset).
+pub fn copytruncate(log: &Path, rotated: &Path, w: &Watcher) {
+    fs::copy(log, rotated).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    wait_until("the watcher to see the truncation", WAIT, || {
+        w.stderr().contains("truncated")
+    });
+}
+
 /// A finished command's exit code (-1 for a signal), stdout and stderr, as text.
 pub fn text(out: &Output) -> (i32, String, String) {
     (
